@@ -1,0 +1,295 @@
+/**
+ * The renewer's configuration: one JSON document, validated by one schema.
+ *
+ * The Lambda reads it from `RENEWER_CONFIG` (inline JSON) or, for large deployments, from
+ * `RENEWER_CONFIG_FILE` (a path to a JSON file shipped inside the function's asset). The CDK
+ * construct validates the very same document at synth time with {@link parseConfig}.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
+export type KeyType = (typeof KEY_TYPES)[number];
+
+export const LISTENER_MODES = ['default', 'sni'] as const;
+export type ListenerMode = (typeof LISTENER_MODES)[number];
+
+/** Directory shortcuts accepted by `acme.directoryUrl`. */
+export const DIRECTORY_ALIASES = {
+  letsencrypt: 'https://acme-v02.api.letsencrypt.org/directory',
+  'letsencrypt-staging': 'https://acme-staging-v02.api.letsencrypt.org/directory',
+} as const;
+
+/** Default number of certificates whose orders run at the same time (measured: see README). */
+export const DEFAULT_CONCURRENCY = 10;
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const CERT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const SECRET_PREFIX = /^[A-Za-z0-9_+=.@-]+(\/[A-Za-z0-9_+=.@-]+)*$/;
+const HOSTED_ZONE_ID = /^(\/hostedzone\/)?Z[A-Z0-9]{1,32}$/;
+const LISTENER_ARN =
+  /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/(app|net)\/[A-Za-z0-9-]{1,32}\/[0-9a-f]+\/[0-9a-f]+$/;
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
+/** Why `name` is not a domain name an ACME CA can issue for, or undefined when it is. */
+export function domainProblem(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (lower.length === 0) return 'is empty';
+  if (lower.length > 253) return 'is longer than 253 characters';
+  if (lower.endsWith('.')) return 'must not end with a dot';
+  const labels = lower.split('.');
+  if (labels.slice(1).includes('*') || (lower.includes('*') && !lower.startsWith('*.'))) {
+    return 'has a wildcard that is not the whole left-most label (only "*.example.com" is allowed)';
+  }
+  const rest = labels[0] === '*' ? labels.slice(1) : labels;
+  if (rest.length < 2) return 'is not a fully qualified domain name (like "example.com")';
+  const bad = rest.find((label) => !LABEL.test(label));
+  if (bad !== undefined) {
+    return `has an invalid label "${bad}" (letters, digits and inner hyphens, 1-63 characters)`;
+  }
+  return undefined;
+}
+
+const domainSchema = z
+  .string({ error: 'must be a string domain name like "example.com" or "*.example.com"' })
+  .transform((s) => s.trim().toLowerCase())
+  .superRefine((value, ctx) => {
+    const problem = domainProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: `domain "${value}" ${problem}` });
+  });
+
+const listenerSchema = z.strictObject({
+  arn: z.string().regex(LISTENER_ARN, {
+    error:
+      'must be an ELBv2 listener ARN: arn:aws:elasticloadbalancing:<region>:<account>:listener/(app|net)/<lb-name>/<lb-id>/<listener-id>',
+  }),
+  mode: z.enum(LISTENER_MODES).default('default'),
+});
+
+const certificateSchema = z
+  .strictObject({
+    name: z.string().regex(CERT_NAME, {
+      error:
+        'must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
+    }),
+    domains: z
+      .array(domainSchema)
+      .min(1, { error: 'must list at least one domain' })
+      .max(100, { error: 'takes at most 100 domains (the CA limit per certificate)' }),
+    hostedZoneId: z
+      .string()
+      .regex(HOSTED_ZONE_ID, { error: 'must be a Route 53 hosted zone id like "Z0123456789ABC"' })
+      .transform((s) => s.replace(/^\/hostedzone\//, ''))
+      .optional(),
+    keyType: z.enum(KEY_TYPES).default('ec-p256'),
+    listeners: z.array(listenerSchema).default([]),
+  })
+  .superRefine((cert, ctx) => {
+    const seen = new Set<string>();
+    cert.domains.forEach((domain, i) => {
+      if (seen.has(domain)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['domains', i],
+          message: `domain "${domain}" is listed twice (each domain once)`,
+        });
+      }
+      seen.add(domain);
+    });
+    const arns = new Set<string>();
+    cert.listeners.forEach((listener, i) => {
+      if (arns.has(listener.arn)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['listeners', i, 'arn'],
+          message: 'listener is listed twice for this certificate (each listener once)',
+        });
+      }
+      arns.add(listener.arn);
+    });
+  });
+
+export const RenewerConfigSchema = z
+  .strictObject({
+    acme: z
+      .strictObject({
+        directoryUrl: z
+          .string()
+          .refine((s) => s in DIRECTORY_ALIASES || /^https:\/\/[^\s/]+/.test(s), {
+            error: 'must be "letsencrypt", "letsencrypt-staging" or an https:// URL',
+          })
+          .default('letsencrypt-staging'),
+        email: z.email({ error: 'must be an e-mail address' }).optional(),
+        externalAccountBinding: z
+          .strictObject({
+            kid: z.string().min(1, { error: 'must be the key id the CA gave you' }),
+            hmacKeySecretId: z
+              .string()
+              .min(1, { error: 'must name the secret that holds the base64url HMAC key' }),
+          })
+          .optional(),
+        preferredChain: z.string().min(1).optional(),
+      })
+      .default({ directoryUrl: 'letsencrypt-staging' }),
+    renewal: z
+      .strictObject({
+        renewBeforeDays: z
+          .number()
+          .int({ error: 'must be a whole number of days' })
+          .min(1, { error: 'must be at least 1 day' })
+          .max(365, { error: 'must be at most 365 days' })
+          .optional(),
+      })
+      .default({}),
+    dns: z
+      .strictObject({
+        propagationResolvers: z
+          .array(
+            z.string().regex(HOST_PORT, { error: 'must be "host" or "host:port" (like "1.1.1.1:53")' }),
+          )
+          .min(1, { error: 'must list at least one resolver, or be left out' })
+          .optional(),
+        propagationTimeoutSeconds: z.number().int().min(1).max(600).default(180),
+      })
+      .default({ propagationTimeoutSeconds: 180 }),
+    concurrency: z
+      .number()
+      .int({ error: 'must be a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .max(50, { error: 'must be at most 50' })
+      .default(DEFAULT_CONCURRENCY),
+    secretPrefix: z
+      .string()
+      .regex(SECRET_PREFIX, {
+        error: 'must be letters, digits and /_+=.@- with no leading, trailing or double "/"',
+      })
+      .max(400)
+      .default('acme-renewer'),
+    certificates: z
+      .array(certificateSchema, {
+        error: 'is required: a list of certificates, each { "name", "domains", ... }',
+      })
+      .min(1, { error: 'must list at least one certificate' }),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Map<string, number>();
+    const defaultOwners = new Map<string, string>();
+    config.certificates.forEach((cert, i) => {
+      const first = names.get(cert.name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['certificates', i, 'name'],
+          message: `duplicate name "${cert.name}" (also certificates[${first}]); each certificate needs a unique name`,
+        });
+      } else {
+        names.set(cert.name, i);
+      }
+      cert.listeners.forEach((listener, j) => {
+        if (listener.mode !== 'default') return;
+        const owner = defaultOwners.get(listener.arn);
+        if (owner !== undefined && owner !== cert.name) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['certificates', i, 'listeners', j, 'mode'],
+            message: `listener is already the "default" of certificate "${owner}"; a listener has one default certificate, use mode "sni" for the others`,
+          });
+        }
+        defaultOwners.set(listener.arn, cert.name);
+      });
+    });
+  });
+
+/** The configuration as written by the operator (defaults optional). */
+export type RenewerConfigInput = z.input<typeof RenewerConfigSchema>;
+/** The configuration after validation, with every default filled in. */
+export type RenewerConfig = z.output<typeof RenewerConfigSchema>;
+export type CertificateConfig = RenewerConfig['certificates'][number];
+export type ListenerConfig = CertificateConfig['listeners'][number];
+
+/** A configuration that does not validate; the message lists every problem. */
+export class ConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  }
+  return out || '(root)';
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let node = data;
+  for (const part of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[part];
+  }
+  return node;
+}
+
+function formatValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
+ * Validates a configuration object (or JSON text) and fills in defaults.
+ * @throws ConfigError naming each bad field, its value and what is allowed.
+ */
+export function parseConfig(input: unknown, source = 'configuration'): RenewerConfig {
+  let data = input;
+  if (typeof input === 'string') {
+    try {
+      data = JSON.parse(input);
+    } catch (error) {
+      throw new ConfigError(`${source} is not valid JSON: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  const result = RenewerConfigSchema.safeParse(data);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const where = formatPath(issue.path);
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling against the README's configuration reference`;
+      return `- ${where}: ${message}`;
+    }
+    return `- ${where}: ${message}; got ${formatValue(valueAt(data, issue.path))}`;
+  });
+  throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+}
+
+/** Reads the configuration from `RENEWER_CONFIG` (inline JSON) or `RENEWER_CONFIG_FILE`. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RenewerConfig {
+  const inline = env.RENEWER_CONFIG;
+  if (inline !== undefined && inline.trim() !== '') return parseConfig(inline, 'RENEWER_CONFIG');
+  const file = env.RENEWER_CONFIG_FILE;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(
+        `RENEWER_CONFIG_FILE "${file}" cannot be read: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    return parseConfig(text, `RENEWER_CONFIG_FILE ${file}`);
+  }
+  throw new ConfigError(
+    'no configuration: set RENEWER_CONFIG to the JSON configuration (or RENEWER_CONFIG_FILE to a file holding it)',
+  );
+}
+
+/** The https URL of the ACME directory a configuration names. */
+export function resolveDirectoryUrl(directoryUrl: string): string {
+  return (DIRECTORY_ALIASES as Record<string, string>)[directoryUrl] ?? directoryUrl;
+}
