@@ -158,6 +158,10 @@ export const RenewerConfigSchema = z
       .min(1, { error: 'must be at least 1' })
       .max(50, { error: 'must be at most 50' })
       .default(DEFAULT_CONCURRENCY),
+    kmsKeyId: z
+      .string()
+      .min(1, { error: 'must be a KMS key id, ARN or alias for the secrets' })
+      .optional(),
     secretPrefix: z
       .string()
       .regex(SECRET_PREFIX, {
