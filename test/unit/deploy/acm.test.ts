@@ -1,0 +1,396 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import {
+  ACMClient,
+  DeleteCertificateCommand,
+  DescribeCertificateCommand,
+  ImportCertificateCommand,
+  ListTagsForCertificateCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  ThrottlingException,
+  ValidationException,
+} from '@aws-sdk/client-acm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  AcmDeployer,
+  AcmImportError,
+  CERTIFICATE_TAG_KEY,
+  type CertificateMaterial,
+  MANAGED_BY_TAG,
+} from '../../../lambda/deploy/acm.js';
+
+const acm = mockClient(ACMClient);
+const REGION = 'eu-west-1';
+const ARN = 'arn:aws:acm:eu-west-1:111122223333:certificate/11111111-2222-3333-4444-555555555555';
+const PRIVATE_KEY = [
+  '-----BEGIN PRIVATE KEY-----',
+  'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSecretSecretSecret',
+  'hRANCAAQ7Xz9sXb0k3yqJvB2QnYkq8ZcUuM3lqFh6m0G1rYw1sP2x9Jm3YvQeKfT',
+  '-----END PRIVATE KEY-----',
+  '',
+].join('\n');
+const MATERIAL: CertificateMaterial = {
+  certificate: '-----BEGIN CERTIFICATE-----\nMIIBleaf\n-----END CERTIFICATE-----\n',
+  chain: '-----BEGIN CERTIFICATE-----\nMIIBchain\n-----END CERTIFICATE-----\n',
+  privateKey: PRIVATE_KEY,
+};
+
+const managedTags = (prefix = 'acme-renewer') => [
+  { Key: MANAGED_BY_TAG.key, Value: MANAGED_BY_TAG.value },
+  { Key: CERTIFICATE_TAG_KEY, Value: `${prefix}/www` },
+];
+
+function deployer(overrides: Partial<ConstructorParameters<typeof AcmDeployer>[0]> = {}) {
+  return new AcmDeployer({
+    clientFor: (region) => new ACMClient({ region }),
+    secretPrefix: 'acme-renewer',
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    sleep: async () => {},
+    ...overrides,
+  });
+}
+
+describe('AcmDeployer', () => {
+  beforeEach(() => {
+    acm.reset();
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  describe('importNew', () => {
+    it('imports PEM buffers with both ownership tags and returns the new ARN', async () => {
+      // Prepare
+      acm.on(ImportCertificateCommand).resolves({ CertificateArn: ARN });
+
+      // Act
+      const arn = await deployer().importNew(REGION, 'www', MATERIAL);
+
+      // Assess
+      expect(arn).toBe(ARN);
+      const calls = acm.commandCalls(ImportCertificateCommand);
+      expect(calls).toHaveLength(1);
+      const input = calls[0]?.args[0].input;
+      expect(input?.CertificateArn).toBeUndefined();
+      expect(input?.Tags).toEqual([
+        { Key: 'ManagedBy', Value: 'acme-renewer' },
+        { Key: 'AcmeRenewerCertificate', Value: 'acme-renewer/www' },
+      ]);
+      expect(Buffer.isBuffer(input?.Certificate)).toBe(true);
+      expect(Buffer.from(input?.Certificate ?? []).toString()).toBe(MATERIAL.certificate);
+      expect(Buffer.from(input?.CertificateChain ?? []).toString()).toBe(MATERIAL.chain);
+      expect(Buffer.from(input?.PrivateKey ?? []).toString()).toBe(PRIVATE_KEY);
+    });
+
+    it('omits an empty chain, which ACM would reject', async () => {
+      // Prepare
+      acm.on(ImportCertificateCommand).resolves({ CertificateArn: ARN });
+
+      // Act
+      await deployer().importNew(REGION, 'www', { ...MATERIAL, chain: '' });
+
+      // Assess
+      const input = acm.commandCalls(ImportCertificateCommand)[0]?.args[0].input;
+      expect(input).not.toHaveProperty('CertificateChain');
+    });
+
+    it('never puts the private key in the error message or the logs', async () => {
+      // Prepare
+      const logger = new Logger({ serviceName: 'test', logLevel: 'DEBUG' });
+      const logged: string[] = [];
+      for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+        vi.spyOn(logger, level).mockImplementation((...args: unknown[]) => {
+          logged.push(JSON.stringify(args));
+        });
+      }
+      acm
+        .on(ImportCertificateCommand)
+        .rejectsOnce(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }))
+        .rejects(
+          new ValidationException({
+            message: `The private key is not supported: ${PRIVATE_KEY}`,
+            $metadata: {},
+          }),
+        );
+
+      // Act
+      const error = await deployer({ logger })
+        .importNew(REGION, 'www', MATERIAL)
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(AcmImportError);
+      const message = (error as Error).message;
+      expect((error as Error).name).toBe('AcmImportError');
+      expect(message).toMatch(/"www".*eu-west-1.*ValidationException: The private key is not/);
+      expect(message).not.toContain('BEGIN PRIVATE KEY');
+      expect(message).not.toContain('SecretSecretSecret');
+      expect(logged.length).toBeGreaterThan(0); // the throttled retry was logged
+      expect(logged.join('\n')).not.toContain('PRIVATE KEY');
+      expect(logged.join('\n')).not.toContain('SecretSecretSecret');
+    });
+
+    it('retries throttling and reports each retry', async () => {
+      // Prepare
+      const onThrottle = vi.fn();
+      const sleep = vi.fn(async () => {});
+      acm
+        .on(ImportCertificateCommand)
+        .rejectsOnce(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }))
+        .rejectsOnce(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }))
+        .resolves({ CertificateArn: ARN });
+
+      // Act
+      const arn = await deployer({ onThrottle, sleep }).importNew(REGION, 'www', MATERIAL);
+
+      // Assess
+      expect(arn).toBe(ARN);
+      expect(acm.commandCalls(ImportCertificateCommand)).toHaveLength(3);
+      expect(onThrottle).toHaveBeenCalledTimes(2);
+      expect(onThrottle).toHaveBeenCalledWith('ImportCertificate');
+      expect(sleep).toHaveBeenCalledTimes(2);
+    });
+  });
+
+  describe('reimport', () => {
+    it('sends the existing CertificateArn and no Tags', async () => {
+      // Prepare
+      acm.on(ImportCertificateCommand).resolves({ CertificateArn: ARN });
+
+      // Act
+      await deployer().reimport(REGION, ARN, MATERIAL);
+
+      // Assess
+      const calls = acm.commandCalls(ImportCertificateCommand);
+      expect(calls).toHaveLength(1);
+      const input = calls[0]?.args[0].input;
+      expect(input?.CertificateArn).toBe(ARN);
+      expect(input).not.toHaveProperty('Tags');
+      expect(Buffer.from(input?.PrivateKey ?? []).toString()).toBe(PRIVATE_KEY);
+    });
+
+    it('wraps a failure without the private key', async () => {
+      // Prepare
+      acm
+        .on(ImportCertificateCommand)
+        .rejects(new ValidationException({ message: 'key algorithm mismatch', $metadata: {} }));
+
+      // Act
+      const act = deployer().reimport(REGION, ARN, MATERIAL);
+
+      // Assess
+      await expect(act).rejects.toThrow(AcmImportError);
+      await expect(act).rejects.toThrow(/ValidationException: key algorithm mismatch/);
+      await expect(act).rejects.not.toThrow(/PRIVATE KEY/);
+    });
+  });
+
+  describe('describe', () => {
+    it('returns the serial in lower-case hex without colons', async () => {
+      // Prepare
+      acm.on(DescribeCertificateCommand, { CertificateArn: ARN }).resolves({
+        Certificate: {
+          CertificateArn: ARN,
+          Serial: '03:AB:cd:0f',
+          KeyAlgorithm: 'EC_prime256v1',
+          InUseBy: ['arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/web/abc'],
+        },
+      });
+
+      // Act
+      const info = await deployer().describe(REGION, ARN);
+
+      // Assess
+      expect(info).toEqual({
+        arn: ARN,
+        serial: '03abcd0f',
+        keyAlgorithm: 'EC_prime256v1',
+        inUseBy: ['arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/web/abc'],
+      });
+    });
+
+    it('returns undefined on ResourceNotFoundException', async () => {
+      // Prepare
+      acm
+        .on(DescribeCertificateCommand)
+        .rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+
+      // Act
+      const info = await deployer().describe(REGION, ARN);
+
+      // Assess
+      expect(info).toBeUndefined();
+    });
+
+    it('rethrows other errors', async () => {
+      // Prepare
+      acm
+        .on(DescribeCertificateCommand)
+        .rejects(new ValidationException({ message: 'bad arn', $metadata: {} }));
+
+      // Act
+      const act = deployer().describe(REGION, ARN);
+
+      // Assess
+      await expect(act).rejects.toThrow(/bad arn/);
+    });
+  });
+
+  describe('deleteIfUnused', () => {
+    it('deletes a managed certificate nothing uses', async () => {
+      // Prepare
+      acm
+        .on(DescribeCertificateCommand)
+        .resolves({ Certificate: { CertificateArn: ARN, InUseBy: [] } });
+      acm.on(ListTagsForCertificateCommand).resolves({ Tags: managedTags() });
+      acm.on(DeleteCertificateCommand).resolves({});
+
+      // Act
+      const outcome = await deployer().deleteIfUnused(REGION, ARN);
+
+      // Assess
+      expect(outcome).toBe('deleted');
+      expect(acm.commandCalls(DeleteCertificateCommand)[0]?.args[0].input).toEqual({
+        CertificateArn: ARN,
+      });
+    });
+
+    it('refuses when InUseBy is not empty', async () => {
+      // Prepare
+      acm.on(DescribeCertificateCommand).resolves({
+        Certificate: { CertificateArn: ARN, InUseBy: ['arn:aws:elasticloadbalancing:lb'] },
+      });
+      acm.on(ListTagsForCertificateCommand).resolves({ Tags: managedTags() });
+
+      // Act
+      const outcome = await deployer().deleteIfUnused(REGION, ARN);
+
+      // Assess
+      expect(outcome).toBe('in-use');
+      expect(acm.commandCalls(DeleteCertificateCommand)).toHaveLength(0);
+    });
+
+    it('maps ResourceInUseException (InUseBy not yet updated) to in-use', async () => {
+      // Prepare
+      acm
+        .on(DescribeCertificateCommand)
+        .resolves({ Certificate: { CertificateArn: ARN, InUseBy: [] } });
+      acm.on(ListTagsForCertificateCommand).resolves({ Tags: managedTags() });
+      acm
+        .on(DeleteCertificateCommand)
+        .rejects(new ResourceInUseException({ message: 'in use', $metadata: {} }));
+
+      // Act
+      const outcome = await deployer().deleteIfUnused(REGION, ARN);
+
+      // Assess
+      expect(outcome).toBe('in-use');
+      expect(acm.commandCalls(DeleteCertificateCommand)).toHaveLength(1);
+    });
+
+    it('refuses a certificate this tool did not import', async () => {
+      // Prepare
+      acm
+        .on(DescribeCertificateCommand)
+        .resolves({ Certificate: { CertificateArn: ARN, InUseBy: [] } });
+      acm.on(ListTagsForCertificateCommand).resolves({ Tags: [{ Key: 'team', Value: 'web' }] });
+
+      // Act
+      const outcome = await deployer().deleteIfUnused(REGION, ARN);
+
+      // Assess
+      expect(outcome).toBe('not-managed');
+      expect(acm.commandCalls(DeleteCertificateCommand)).toHaveLength(0);
+    });
+
+    it('returns not-found for a certificate that is gone', async () => {
+      // Prepare
+      acm
+        .on(DescribeCertificateCommand)
+        .rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+
+      // Act
+      const outcome = await deployer().deleteIfUnused(REGION, ARN);
+
+      // Assess
+      expect(outcome).toBe('not-found');
+      expect(acm.commandCalls(DeleteCertificateCommand)).toHaveLength(0);
+    });
+  });
+
+  describe('isManaged', () => {
+    it('asks ACM once per ARN and caches the answer', async () => {
+      // Prepare
+      const other = ARN.replace('11111111', '99999999');
+      acm
+        .on(ListTagsForCertificateCommand, { CertificateArn: ARN })
+        .resolves({ Tags: managedTags() });
+      acm.on(ListTagsForCertificateCommand, { CertificateArn: other }).resolves({ Tags: [] });
+      const sut = deployer();
+
+      // Act
+      const answers = [
+        await sut.isManaged(REGION, ARN),
+        await sut.isManaged(REGION, ARN),
+        await sut.isManaged(REGION, other),
+        await sut.isManaged(REGION, other),
+      ];
+
+      // Assess
+      expect(answers).toEqual([true, true, false, false]);
+      const asked = acm
+        .commandCalls(ListTagsForCertificateCommand)
+        .map((c) => c.args[0].input.CertificateArn);
+      expect(asked).toEqual([ARN, other]);
+    });
+
+    it('is false for another deployment’s prefix, a missing tag or a missing certificate', async () => {
+      // Prepare
+      const [a, b, c] = ['a', 'b', 'c'].map((s) => ARN.replace('11111111', `${s}1111111`));
+      acm
+        .on(ListTagsForCertificateCommand, { CertificateArn: a })
+        .resolves({ Tags: managedTags('other') });
+      acm
+        .on(ListTagsForCertificateCommand, { CertificateArn: b })
+        .resolves({ Tags: [{ Key: MANAGED_BY_TAG.key, Value: MANAGED_BY_TAG.value }] });
+      acm
+        .on(ListTagsForCertificateCommand, { CertificateArn: c })
+        .rejects(new ResourceNotFoundException({ message: 'gone', $metadata: {} }));
+      const sut = deployer();
+
+      // Act
+      const answers = await Promise.all([a, b, c].map((arn) => sut.isManaged(REGION, arn ?? '')));
+
+      // Assess
+      expect(answers).toEqual([false, false, false]);
+    });
+
+    it('knows a certificate it imported without asking', async () => {
+      // Prepare
+      acm.on(ImportCertificateCommand).resolves({ CertificateArn: ARN });
+      const sut = deployer();
+      await sut.importNew(REGION, 'www', MATERIAL);
+
+      // Act
+      const managed = await sut.isManaged(REGION, ARN);
+
+      // Assess
+      expect(managed).toBe(true);
+      expect(acm.commandCalls(ListTagsForCertificateCommand)).toHaveLength(0);
+    });
+
+    it('treats an IAM server certificate as foreign without calling ACM', async () => {
+      // Act
+      const managed = await deployer().isManaged(
+        REGION,
+        'arn:aws:iam::111122223333:server-certificate/legacy',
+      );
+
+      // Assess
+      expect(managed).toBe(false);
+      expect(acm.calls()).toHaveLength(0);
+    });
+  });
+});
