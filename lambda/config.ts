@@ -145,7 +145,9 @@ export const RenewerConfigSchema = z
       .strictObject({
         propagationResolvers: z
           .array(
-            z.string().regex(HOST_PORT, { error: 'must be "host" or "host:port" (like "1.1.1.1:53")' }),
+            z
+              .string()
+              .regex(HOST_PORT, { error: 'must be "host" or "host:port" (like "1.1.1.1:53")' }),
           )
           .min(1, { error: 'must list at least one resolver, or be left out' })
           .optional(),

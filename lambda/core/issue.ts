@@ -1,0 +1,163 @@
+/**
+ * Issuance for every due certificate of a run, in phases: create all orders, present every
+ * challenge in one Route 53 change per zone, wait once, validate, clean up in one change per
+ * zone, finalize. Route 53 is touched twice per zone whatever the number of certificates.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { AcmeOrders } from '../acme/orders.js';
+import { CURRENT, type SecretsStore } from '../store/secrets-store.js';
+import { mapLimit } from './limit.js';
+import type { Dns01Solver, RecordFailure, TxtRecord } from './types.js';
+import { active, fail, type Work } from './work.js';
+
+export interface IssueContext {
+  dns: Dns01Solver;
+  store: SecretsStore;
+  openOrders: () => Promise<AcmeOrders>;
+  concurrency: number;
+  logger: Logger;
+  /** Milliseconds left before the Lambda is cut off. */
+  remainingMs: () => number;
+  /** Time a certificate needs from order to deploy; no order starts with less left. */
+  reserveMs: number;
+}
+
+/** The DNS journal: values presented and not yet cleaned up, for a run cut off mid-way. */
+export interface DnsJournal {
+  records: TxtRecord[];
+}
+
+export function parseJournal(text: string | undefined): TxtRecord[] {
+  if (!text) return [];
+  try {
+    const journal = JSON.parse(text) as DnsJournal;
+    return Array.isArray(journal.records) ? journal.records : [];
+  } catch {
+    return [];
+  }
+}
+
+function key(record: TxtRecord): string {
+  return `${record.zoneId}|${record.name}|${record.value}`;
+}
+
+function failRecords(works: Work[], failures: RecordFailure[], step: string): void {
+  const byKey = new Map(failures.map((f) => [key(f.record), f.error]));
+  for (const work of works) {
+    const failed = work.records.find((r) => byKey.has(key(r)));
+    if (failed) fail(work, byKey.get(key(failed)), step);
+  }
+}
+
+async function writeJournal(ctx: IssueContext, records: TxtRecord[]): Promise<boolean> {
+  try {
+    await ctx.store.write(ctx.store.journalSecretName(), JSON.stringify({ records }), CURRENT);
+    return true;
+  } catch (error) {
+    // Clean-up in `finally` still runs; only a hard kill would leave values behind.
+    ctx.logger.warn('dns journal not written', { error: (error as Error).message });
+    return false;
+  }
+}
+
+/** Removes values left by earlier runs that were cut off; clears the journal when done. */
+export async function cleanupJournal(ctx: IssueContext, records: TxtRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  ctx.logger.info('cleaning up dns values left by an earlier run', { count: records.length });
+  const failures = await ctx.dns.cleanup(records);
+  if (failures.length === 0) await writeJournal(ctx, []);
+  else ctx.logger.warn('dns clean-up of earlier values failed', { count: failures.length });
+}
+
+/** Prepares an order: zones first (no order is wasted on a domain in no zone), then the order. */
+async function prepare(ctx: IssueContext, orders: AcmeOrders, work: Work): Promise<void> {
+  const left = ctx.remainingMs();
+  if (left < ctx.reserveMs) {
+    work.deferred = `deferred to the next run: ${Math.round(left / 1000)} s left before the Lambda timeout, an issuance needs up to ${Math.round(ctx.reserveMs / 1000)} s`;
+    work.log.warn('certificate deferred', { remainingMs: left, reserveMs: ctx.reserveMs });
+    return;
+  }
+  try {
+    const zones = new Map<string, string>();
+    for (const domain of work.cert.domains) {
+      const zone = await ctx.dns.findZone(domain, work.cert.hostedZoneId);
+      zones.set(domain.replace(/^\*\./, ''), zone.id);
+    }
+    work.order = await orders.prepare(work.cert.domains);
+    work.records = work.order.challenges.map((c) => ({
+      zoneId: zones.get(c.identifier) ?? '',
+      name: c.recordName,
+      value: c.value,
+    }));
+    work.log.info('order created', { challenges: work.records.length });
+  } catch (error) {
+    fail(work, error, 'order');
+  }
+}
+
+/** Issues a certificate for every work in `due`; each ends issued, failed or deferred. */
+export async function issueAll(ctx: IssueContext, due: Work[]): Promise<void> {
+  if (due.length === 0) return;
+  let orders: AcmeOrders;
+  try {
+    orders = await ctx.openOrders();
+  } catch (error) {
+    for (const work of due) fail(work, error, 'acme account');
+    return;
+  }
+  await mapLimit(due, ctx.concurrency, (work) => prepare(ctx, orders, work));
+
+  const presenting = due.filter(active);
+  const records = presenting.flatMap((w) => w.records);
+  if (records.length > 0) {
+    const journaled = await writeJournal(ctx, records);
+    try {
+      failRecords(presenting, await ctx.dns.present(records), 'dns present');
+      const visible = presenting.filter(active).flatMap((w) => w.records);
+      failRecords(presenting, await ctx.dns.waitVisible(visible), 'dns propagation');
+      await mapLimit(presenting.filter(active), ctx.concurrency, async (work) => {
+        try {
+          if (work.order) await orders.validate(work.order);
+        } catch (error) {
+          fail(work, error, 'validation');
+        }
+      });
+    } finally {
+      const failures = await ctx.dns.cleanup(records);
+      if (failures.length > 0) {
+        ctx.logger.warn('dns clean-up incomplete; the next run retries it', {
+          count: failures.length,
+          error: failures[0]?.error.message,
+        });
+      } else if (journaled) {
+        await writeJournal(ctx, []);
+      }
+    }
+  }
+
+  await mapLimit(due.filter(active), ctx.concurrency, async (work) => {
+    if (!work.order) return;
+    try {
+      const issued = await orders.finalize(work.order, work.cert.domains, work.cert.keyType);
+      work.issued = {
+        certificate: issued.certificate,
+        chain: issued.chain,
+        fullchain: issued.fullchain,
+        privateKey: issued.privateKey,
+        domains: [...work.cert.domains],
+        keyType: work.cert.keyType,
+        serial: issued.serial,
+        notBefore: issued.notBefore.toISOString(),
+        notAfter: issued.notAfter.toISOString(),
+        issuer: issued.issuer,
+        acmCertificateArn: {},
+      };
+      work.log.info('certificate issued', {
+        serial: issued.serial,
+        notAfter: work.issued.notAfter,
+      });
+    } catch (error) {
+      fail(work, error, 'finalize');
+    }
+  });
+}

@@ -1,0 +1,93 @@
+/** The run report and the metrics, both built from the works of a run; no key material. */
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { CERTIFICATE_DIMENSION, MetricName } from '../observability.js';
+import type { CertificateResult, RunReport, Work } from './work.js';
+
+const PRIVATE_KEY_BLOCK =
+  /-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END[A-Z ]*PRIVATE KEY-----|$)/g;
+
+/** Removes any private key block from text that leaves the function (defence in depth). */
+export function redact(text: string): string {
+  return text.replace(PRIVATE_KEY_BLOCK, '[private key redacted]');
+}
+
+function served(work: Work) {
+  return work.served ?? work.state.current;
+}
+
+/** The report line of one certificate. */
+export function toResult(work: Work, dryRun: boolean): CertificateResult {
+  const cert = served(work);
+  const base = {
+    name: work.cert.name,
+    serial: cert?.serial,
+    notAfter: cert?.notAfter,
+  };
+  const decision = work.decision?.reason ?? '';
+  if (work.failure) {
+    const reason = work.decision?.issue
+      ? `${decision}; the previous certificate stays stored and served`
+      : decision || 'could not be processed';
+    return {
+      ...base,
+      action: 'failed',
+      reason: redact(reason),
+      error: redact(work.failure.message),
+    };
+  }
+  if (work.deferred) return { ...base, action: 'deferred', reason: work.deferred };
+  if (dryRun) {
+    const what = work.resume
+      ? `would finish deploying the certificate (serial ${work.resume.value.serial}) an earlier run stored`
+      : work.decision?.issue
+        ? `would ${work.state.current ? 'renew' : 'issue'}: ${decision}`
+        : decision;
+    return { ...base, action: 'unchanged', reason: `dry run, nothing changed; ${what}` };
+  }
+  const hadCertificate = work.state.current !== undefined;
+  if (work.issued)
+    return { ...base, action: hadCertificate ? 'renewed' : 'issued', reason: decision };
+  if (work.resume) {
+    return {
+      ...base,
+      action: hadCertificate ? 'renewed' : 'issued',
+      reason: `finished deploying the certificate an earlier run issued and stored (${work.changes.join('; ') || 'promoted'})`,
+    };
+  }
+  if (work.changes.length > 0) {
+    return { ...base, action: 'deployed', reason: `drift repaired: ${work.changes.join('; ')}` };
+  }
+  return { ...base, action: 'unchanged', reason: decision };
+}
+
+const DAY_MS = 86_400_000;
+
+/** Per-certificate and per-run metrics (CloudWatch EMF through Powertools). */
+export function emitMetrics(metrics: Metrics, works: Work[], report: RunReport, now: Date): void {
+  let minDays = Number.POSITIVE_INFINITY;
+  for (const work of works) {
+    const cert = served(work);
+    const perCertificate = (name: string, value: number) => {
+      const single = metrics.singleMetric();
+      single.addDimension(CERTIFICATE_DIMENSION, work.cert.name);
+      single.addMetric(name, MetricUnit.Count, value);
+    };
+    if (cert) {
+      const days = Math.floor(((Date.parse(cert.notAfter) - now.getTime()) / DAY_MS) * 100) / 100;
+      minDays = Math.min(minDays, days);
+      perCertificate(MetricName.DaysUntilExpiry, days);
+    }
+    if (work.issued || work.resume) perCertificate(MetricName.RenewalSuccess, 1);
+    perCertificate(MetricName.RenewalFailure, work.failure ? 1 : 0);
+  }
+  if (Number.isFinite(minDays))
+    metrics.addMetric(MetricName.MinDaysUntilExpiry, MetricUnit.Count, minDays);
+  const failed = report.results.filter((r) => r.action === 'failed').length;
+  metrics.addMetric(MetricName.RunSuccess, MetricUnit.Count, failed === 0 ? 1 : 0);
+  metrics.addMetric(
+    MetricName.Deferred,
+    MetricUnit.Count,
+    report.results.filter((r) => r.action === 'deferred').length,
+  );
+  metrics.publishStoredMetrics();
+}
