@@ -1,0 +1,189 @@
+/** Props of {@link CertificateRenewer}, in the style of aws-cdk-lib. */
+import type {
+  Duration,
+  aws_elasticloadbalancingv2 as elbv2,
+  aws_events as events,
+  aws_kms as kms,
+  aws_logs as logs,
+  aws_route53 as route53,
+  aws_secretsmanager as secretsmanager,
+  aws_sns as sns,
+} from 'aws-cdk-lib';
+import { DIRECTORY_ALIASES, type KeyType, type ListenerMode } from '../lambda/config.js';
+
+export type { KeyType, ListenerMode };
+
+/** An ACME directory (certificate authority) to order certificates from. */
+export class AcmeDirectory {
+  /** Let's Encrypt production: trusted certificates, strict rate limits. */
+  public static readonly LETS_ENCRYPT = new AcmeDirectory('letsencrypt');
+  /** Let's Encrypt staging: untrusted certificates, generous rate limits. For first deploys. */
+  public static readonly LETS_ENCRYPT_STAGING = new AcmeDirectory('letsencrypt-staging');
+
+  /** Any RFC 8555 directory by its https URL (or one of the aliases of the configuration). */
+  public static of(directoryUrl: string): AcmeDirectory {
+    return new AcmeDirectory(directoryUrl);
+  }
+
+  /** The value of `acme.directoryUrl` in the function's configuration. */
+  public readonly directoryUrl: string;
+
+  private constructor(directoryUrl: string) {
+    this.directoryUrl = directoryUrl;
+  }
+
+  /** True for the Let's Encrypt staging directory (certificates browsers do not trust). */
+  public get isStaging(): boolean {
+    return (
+      this.directoryUrl === 'letsencrypt-staging' ||
+      this.directoryUrl === DIRECTORY_ALIASES['letsencrypt-staging']
+    );
+  }
+}
+
+/** A load balancer listener that serves a certificate. Give `listener` or `listenerArn`. */
+export interface CertificateListener {
+  /**
+   * The listener.
+   * @default - `listenerArn` is used
+   */
+  readonly listener?: elbv2.IApplicationListener | elbv2.INetworkListener;
+  /**
+   * The listener's ARN (its region may differ from the stack's).
+   * @default - `listener` is used
+   */
+  readonly listenerArn?: string;
+  /**
+   * `default`: the listener's default certificate; `sni`: an additional (SNI) certificate.
+   * @default 'default'
+   */
+  readonly mode?: ListenerMode;
+}
+
+/** One certificate the renewer keeps issued, stored and deployed. */
+export interface RenewedCertificate {
+  /** Unique name: the secret is `<secretPrefix>/<name>`, and manual invokes select by it. */
+  readonly name: string;
+  /** Domain names, the first one being the common name; `*.example.com` for a wildcard. */
+  readonly domains: string[];
+  /**
+   * The public hosted zone holding the `_acme-challenge` records of every domain.
+   * @default - `hostedZoneId`, or else the zone is found by the longest matching public zone
+   * name (the function may then change `_acme-challenge` TXT records in any zone)
+   */
+  readonly hostedZone?: route53.IHostedZone;
+  /**
+   * The hosted zone by id, instead of `hostedZone`.
+   * @default - see `hostedZone`
+   */
+  readonly hostedZoneId?: string;
+  /**
+   * Key algorithm and size of the certificate's private key.
+   * @default 'ec-p256'
+   */
+  readonly keyType?: KeyType;
+  /**
+   * Listeners that serve this certificate.
+   * @default - none: the certificate is only stored in Secrets Manager
+   */
+  readonly listeners?: CertificateListener[];
+}
+
+/** External Account Binding, for CAs that require it (ZeroSSL, Google Trust Services, ...). */
+export interface ExternalAccountBinding {
+  /** The key id the CA gave you. */
+  readonly keyId: string;
+  /** The secret holding the CA's HMAC key (base64url), as a plain string. */
+  readonly hmacKeySecret: secretsmanager.ISecret;
+}
+
+/** Props of {@link CertificateRenewer}. */
+export interface CertificateRenewerProps {
+  /** The certificates to keep issued (at least one; 200 and more are fine). */
+  readonly certificates: RenewedCertificate[];
+  /**
+   * The ACME directory to order from.
+   * @default AcmeDirectory.LETS_ENCRYPT_STAGING - a first deploy must not burn production rate limits
+   */
+  readonly directory?: AcmeDirectory;
+  /**
+   * Contact e-mail of the ACME account (the CA's expiry and policy notices).
+   * @default - no contact
+   */
+  readonly email?: string;
+  /**
+   * External Account Binding for the ACME account.
+   * @default - none
+   */
+  readonly externalAccountBinding?: ExternalAccountBinding;
+  /**
+   * Name of the root (issuer common name) of the alternate chain to prefer.
+   * @default - the CA's default chain
+   */
+  readonly preferredChain?: string;
+  /**
+   * Renew when less than this remains before expiry (whole days).
+   * @default - when less than a third of the certificate's lifetime remains
+   */
+  readonly renewBefore?: Duration;
+  /**
+   * Resolvers (`host` or `host:port`) the DNS propagation check asks.
+   * @default - the hosted zone's authoritative name servers
+   */
+  readonly propagationResolvers?: string[];
+  /**
+   * How long to wait for challenge records to become visible.
+   * @default Duration.minutes(3)
+   */
+  readonly propagationTimeout?: Duration;
+  /**
+   * How many certificates' orders run at the same time.
+   * @default 10
+   */
+  readonly concurrency?: number;
+  /**
+   * Secrets are named `<secretPrefix>/<certificate name>`; the function may only touch these.
+   * @default 'acme-renewer'
+   */
+  readonly secretPrefix?: string;
+  /**
+   * Customer managed KMS key the secrets are encrypted with.
+   * @default - the AWS managed key `aws/secretsmanager`
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * When the renewal runs.
+   * @default Schedule.expression('cron(17 3,15 * * ? *)') - twice a day, off the hour
+   */
+  readonly schedule?: events.Schedule;
+  /**
+   * The longest gap between two scheduled runs (the missed-run alarm fires after two).
+   * @default - read from `schedule` (rate expressions, and cron expressions that run every day)
+   */
+  readonly scheduleInterval?: Duration;
+  /**
+   * Topic the alarms notify.
+   * @default - a new topic
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * E-mail address subscribed to the alarm topic.
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Alarm when a certificate has less than this left before it expires.
+   * @default Duration.days(14)
+   */
+  readonly expiryAlarmThreshold?: Duration;
+  /**
+   * Memory of the function, in MiB.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * How long the function's logs are kept.
+   * @default RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}

@@ -1,0 +1,225 @@
+/**
+ * `CertificateRenewer`: the scheduled ACME renewer as one reusable construct: the function
+ * (bundled locally with the shared esbuild options), its least-privilege role, the schedule, the
+ * on-failure queue and the alarms.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  Duration,
+  aws_lambda_destinations as destinations,
+  aws_events as events,
+  aws_iam as iam,
+  aws_lambda as lambda,
+  aws_logs as logs,
+  aws_lambda_nodejs as nodejs,
+  Stack,
+  aws_sns as sns,
+  aws_sqs as sqs,
+  aws_sns_subscriptions as subscriptions,
+  Token,
+  aws_events_targets as targets,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { RenewerConfig } from '../lambda/config.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability.js';
+import { PROJECT_ROOT, readSharedBundlingOptions, toNodejsBundling } from './bundling-options.js';
+import type { CertificateRenewerProps } from './certificate-renewer-props.js';
+import { acknowledgeRenewerFindings } from './nag-acknowledgements.js';
+import { listenerAccount, listenerRegion } from './policy-patterns.js';
+import { RenewerAlarms } from './renewer-alarms.js';
+import { documentFromProps, validateDocument } from './renewer-config-document.js';
+import { grantRenewerPermissions } from './renewer-permissions.js';
+import { scheduleInterval } from './schedule-interval.js';
+
+export * from './certificate-renewer-props.js';
+
+/** The default schedule: twice a day, at a minute that is not on the hour. */
+export const DEFAULT_SCHEDULE_EXPRESSION = 'cron(17 3,15 * * ? *)';
+/** Configurations up to this size (bytes of JSON) go inline into `RENEWER_CONFIG`. */
+export const INLINE_CONFIG_LIMIT = 3072;
+/** File name of the configuration inside the function's asset, when not inline. */
+export const CONFIG_FILE_NAME = 'renewer-config.json';
+
+/** Deploys a scheduled ACME renewer for the configured certificates. */
+export class CertificateRenewer extends Construct {
+  /** The renewer function. */
+  public readonly function: nodejs.NodejsFunction;
+  /** The function's role. */
+  public readonly role: iam.Role;
+  /** The topic the alarms notify. */
+  public readonly alarmTopic: sns.ITopic;
+  /** Where failed asynchronous (scheduled) invocations are recorded. */
+  public readonly failureQueue: sqs.Queue;
+  /** The schedule rule. */
+  public readonly rule: events.Rule;
+  /** The alarms. */
+  public readonly alarms: RenewerAlarms;
+  /** The validated configuration the function receives (values may be tokens). */
+  public readonly config: RenewerConfig;
+  /** How the configuration reaches the function. */
+  public readonly configDelivery: 'inline' | 'file';
+
+  constructor(scope: Construct, id: string, props: CertificateRenewerProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const document = validateDocument(
+      documentFromProps(props),
+      `CertificateRenewer ${this.node.path} configuration`,
+    );
+    this.config = document.config;
+    const certificates = this.config.certificates;
+    const listenerArns = certificates.flatMap((c) => c.listeners.map((l) => l.arn));
+    for (const arn of listenerArns) {
+      const account = listenerAccount(arn);
+      if (account && !Token.isUnresolved(stack.account) && account !== stack.account) {
+        throw new Error(
+          `listener ${arn} is in account ${account}, but the stack deploys to ${stack.account}: the renewer only manages listeners in its own account`,
+        );
+      }
+    }
+
+    const interval =
+      props.scheduleInterval ??
+      scheduleInterval(props.schedule?.expressionString ?? DEFAULT_SCHEDULE_EXPRESSION);
+    if (interval === undefined) {
+      throw new Error(
+        `cannot tell how often schedule "${props.schedule?.expressionString}" runs: set scheduleInterval (the longest gap between two runs)`,
+      );
+    }
+    if (interval.toSeconds() > Duration.days(3.5).toSeconds()) {
+      throw new Error(
+        `schedule runs every ${interval.toHumanString()}: run at least every 3.5 days (twice a day is the default) so renewals and alarms stay timely`,
+      );
+    }
+    const expiryThreshold = props.expiryAlarmThreshold ?? Duration.days(14);
+    const renewBeforeDays = this.config.renewal.renewBeforeDays;
+    if (
+      renewBeforeDays !== undefined &&
+      expiryThreshold.toDays({ integral: false }) >= renewBeforeDays
+    ) {
+      throw new Error(
+        `expiryAlarmThreshold (${expiryThreshold.toDays({ integral: false })} days) must be less than renewBefore (${renewBeforeDays} days), or the alarm fires before every renewal`,
+      );
+    }
+
+    const json = JSON.stringify(this.config);
+    // A token's value is only known at deploy time: it cannot be written into the asset, so a
+    // configuration holding tokens goes inline (a deployed ARN is at most ~130 characters).
+    const size = json.length + document.tokenCount * 130;
+    this.configDelivery = document.tokenCount > 0 || size < INLINE_CONFIG_LIMIT ? 'inline' : 'file';
+    if (document.tokenCount > 0 && size >= INLINE_CONFIG_LIMIT) {
+      throw new Error(
+        `the configuration (about ${size} bytes) is too large to pass inline and refers to resources of this app (tokens): give hosted zones and listeners by id / ARN strings instead`,
+      );
+    }
+    const configEnv: Record<string, string> =
+      this.configDelivery === 'inline'
+        ? { RENEWER_CONFIG: document.tokenCount > 0 ? stack.toJsonString(this.config) : json }
+        : { RENEWER_CONFIG_FILE: CONFIG_FILE_NAME };
+
+    const logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+    });
+    this.role = new iam.Role(this, 'ServiceRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `ACME certificate renewer (${SERVICE_NAME}) in ${this.node.path}`,
+    });
+    // Only its own log group: no AWSLambdaBasicExecutionRole (which covers every log group).
+    logGroup.grantWrite(this.role);
+    this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    const shared = readSharedBundlingOptions();
+    const bundling = toNodejsBundling(shared);
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      description:
+        'Issues and renews ACME certificates (DNS-01 on Route 53), stores and deploys them',
+      entry: resolve(PROJECT_ROOT, shared.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: resolve(PROJECT_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: Duration.minutes(15),
+      reservedConcurrentExecutions: 1,
+      role: this.role,
+      logGroup,
+      retryAttempts: 0,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(this.failureQueue),
+      environment: {
+        ...configEnv,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...(bundling.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+      },
+      bundling: {
+        ...bundling,
+        commandHooks: configFileHooks(this.configDelivery === 'file' ? json : undefined),
+      },
+    });
+
+    const acmRegions = [
+      stack.region,
+      ...listenerArns.map((a) => listenerRegion(a) ?? stack.region),
+    ];
+    const discovery = certificates.some((c) => c.hostedZoneId === undefined);
+    const statements = grantRenewerPermissions(this.role, {
+      hostedZoneIds: discovery ? undefined : certificates.map((c) => c.hostedZoneId ?? ''),
+      domains: certificates.flatMap((c) => c.domains),
+      secretPrefix: this.config.secretPrefix,
+      acmRegions,
+      listenerArns,
+      ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
+      ...(props.externalAccountBinding
+        ? { eabSecret: props.externalAccountBinding.hmacKeySecret }
+        : {}),
+    });
+
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: 'Runs the ACME certificate renewer',
+      schedule: props.schedule ?? events.Schedule.expression(DEFAULT_SCHEDULE_EXPRESSION),
+      targets: [new targets.LambdaFunction(this.function)],
+    });
+
+    this.alarmTopic = props.alarmTopic ?? new sns.Topic(this, 'AlarmTopic', { enforceSSL: true });
+    if (props.alarmEmail) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+    this.alarms = new RenewerAlarms(this, 'Alarms', {
+      function: this.function,
+      topic: this.alarmTopic,
+      scheduleInterval: interval,
+      expiryThreshold,
+    });
+    acknowledgeRenewerFindings(this.role, statements, this.failureQueue);
+  }
+}
+
+/** Copies the configuration file into the bundle: the asset hash then follows the configuration. */
+function configFileHooks(json: string | undefined): nodejs.ICommandHooks {
+  let source: string | undefined;
+  if (json !== undefined) {
+    const dir = join(
+      tmpdir(),
+      `acme-renewer-config-${createHash('sha256').update(json).digest('hex').slice(0, 16)}`,
+    );
+    mkdirSync(dir, { recursive: true });
+    source = join(dir, CONFIG_FILE_NAME);
+    writeFileSync(source, json);
+  }
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir, outputDir) =>
+      source === undefined ? [] : [`cp "${source}" "${join(outputDir, CONFIG_FILE_NAME)}"`],
+  };
+}

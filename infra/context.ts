@@ -1,0 +1,104 @@
+/**
+ * Reads the stack's settings from the CDK context (cdk.json or `-c key=value`):
+ * - `acmeRenewer`: the configuration document (RENEWER_CONFIG's format), an object or JSON text;
+ * - `acmeRenewerConfigFile`: instead, a path to a JSON file holding it (for large deployments);
+ * - `acmeRenewerDeployment`: deployment settings (schedule, alarms, sizing, account/region).
+ */
+import { readFileSync } from 'node:fs';
+import { Duration, aws_logs as logs } from 'aws-cdk-lib';
+import type { Node } from 'constructs';
+import { z } from 'zod';
+import { ConfigError } from '../lambda/config.js';
+import type { RenewerStackProps } from './renewer-stack.js';
+
+const RETENTIONS = Object.values(logs.RetentionDays).filter(
+  (v): v is number => typeof v === 'number',
+);
+
+export const DeploymentSchema = z.strictObject({
+  stackName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, { error: 'must be a CloudFormation stack name' })
+    .default('AcmeRenewer'),
+  account: z
+    .string()
+    .regex(/^\d{12}$/, { error: 'must be a 12-digit account id' })
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'must be a region like "eu-west-1"' })
+    .optional(),
+  schedule: z
+    .string()
+    .regex(/^(cron|rate)\(.+\)$/, {
+      error: 'must be an EventBridge "cron(...)" or "rate(...)" expression',
+    })
+    .optional(),
+  scheduleIntervalHours: z.number().positive().max(84).optional(),
+  alarmEmail: z.email({ error: 'must be an e-mail address' }).optional(),
+  alarmTopicArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, {
+      error: 'must be an SNS topic ARN',
+    })
+    .optional(),
+  expiryAlarmDays: z.number().int().min(1).max(89).default(14),
+  memorySize: z.number().int().min(128).max(10240).default(512),
+  logRetentionDays: z
+    .number()
+    .refine((n) => RETENTIONS.includes(n), { error: `must be one of ${RETENTIONS.join(', ')}` })
+    .default(365),
+});
+export type DeploymentSettings = z.output<typeof DeploymentSchema>;
+
+function fromContext(node: Node, key: string): unknown {
+  const value = node.tryGetContext(key);
+  // `-c key=<json>` arrives as a string.
+  if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
+    try {
+      return JSON.parse(value);
+    } catch (error) {
+      throw new ConfigError(`context "${key}" is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  return value;
+}
+
+/** The stack id and props the context describes. */
+export function stackPropsFromContext(node: Node): { id: string; props: RenewerStackProps } {
+  const file = node.tryGetContext('acmeRenewerConfigFile') as string | undefined;
+  const config = file ? readFileSync(file, 'utf8') : fromContext(node, 'acmeRenewer');
+  if (config === undefined) {
+    throw new ConfigError(
+      'no configuration: set the context key "acmeRenewer" in cdk.json (see infra/README.md) or pass -c acmeRenewerConfigFile=<file.json>',
+    );
+  }
+  const parsed = DeploymentSchema.safeParse(fromContext(node, 'acmeRenewerDeployment') ?? {});
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `- ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`context "acmeRenewerDeployment" is invalid:\n${lines.join('\n')}`);
+  }
+  const d = parsed.data;
+  const account = d.account ?? process.env.CDK_DEFAULT_ACCOUNT;
+  const region = d.region ?? process.env.CDK_DEFAULT_REGION;
+  return {
+    id: d.stackName,
+    props: {
+      description: 'Scheduled ACME certificate renewer (acme-renewer)',
+      ...(account || region
+        ? { env: { ...(account ? { account } : {}), ...(region ? { region } : {}) } }
+        : {}),
+      config: config as RenewerStackProps['config'],
+      configSource: file ? `acmeRenewerConfigFile ${file}` : 'cdk.json context "acmeRenewer"',
+      ...(d.schedule === undefined ? {} : { scheduleExpression: d.schedule }),
+      ...(d.scheduleIntervalHours === undefined
+        ? {}
+        : { scheduleInterval: Duration.hours(d.scheduleIntervalHours) }),
+      ...(d.alarmEmail === undefined ? {} : { alarmEmail: d.alarmEmail }),
+      ...(d.alarmTopicArn === undefined ? {} : { alarmTopicArn: d.alarmTopicArn }),
+      expiryAlarmDays: d.expiryAlarmDays,
+      memorySize: d.memorySize,
+      logRetention: d.logRetentionDays as logs.RetentionDays,
+    },
+  };
+}

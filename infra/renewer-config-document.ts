@@ -1,0 +1,119 @@
+/**
+ * Builds the function's configuration document from the construct's props and validates it with
+ * the function's own schema (lambda/config.ts), so a bad configuration fails `cdk synth` with the
+ * message the function would give. Values that are unresolved tokens (a zone or listener created
+ * in the same app) are validated as placeholders and resolved by CloudFormation at deploy time.
+ */
+import { Token } from 'aws-cdk-lib';
+import { parseConfig, type RenewerConfig, type RenewerConfigInput } from '../lambda/config.js';
+import type { CertificateRenewerProps } from './certificate-renewer-props.js';
+
+/** A validated document, possibly holding tokens, plus what the stack derives from it. */
+export interface ConfigDocument {
+  /** The document the function receives (defaults filled in; may hold tokens). */
+  readonly config: RenewerConfig;
+  /** How many values are unresolved tokens (such a document must be passed inline). */
+  readonly tokenCount: number;
+}
+
+function pick<T>(a: T | undefined, b: T | undefined, what: string): T | undefined {
+  if (a !== undefined && b !== undefined) throw new Error(`${what}: give one of the two, not both`);
+  return a ?? b;
+}
+
+/** The configuration document (input form) the props describe. */
+export function documentFromProps(props: CertificateRenewerProps): RenewerConfigInput {
+  const eab = props.externalAccountBinding;
+  return {
+    acme: {
+      directoryUrl: props.directory?.directoryUrl ?? 'letsencrypt-staging',
+      ...(props.email === undefined ? {} : { email: props.email }),
+      ...(eab === undefined
+        ? {}
+        : {
+            externalAccountBinding: {
+              kid: eab.keyId,
+              // A partial ARN (secret imported by name) is not a valid SecretId: use the name.
+              hmacKeySecretId: eab.hmacKeySecret.secretFullArn ?? eab.hmacKeySecret.secretName,
+            },
+          }),
+      ...(props.preferredChain === undefined ? {} : { preferredChain: props.preferredChain }),
+    },
+    renewal:
+      props.renewBefore === undefined
+        ? {}
+        : { renewBeforeDays: props.renewBefore.toDays({ integral: false }) },
+    dns: {
+      ...(props.propagationResolvers === undefined
+        ? {}
+        : { propagationResolvers: props.propagationResolvers }),
+      ...(props.propagationTimeout === undefined
+        ? {}
+        : { propagationTimeoutSeconds: props.propagationTimeout.toSeconds({ integral: false }) }),
+    },
+    ...(props.concurrency === undefined ? {} : { concurrency: props.concurrency }),
+    ...(props.encryptionKey === undefined ? {} : { kmsKeyId: props.encryptionKey.keyArn }),
+    ...(props.secretPrefix === undefined ? {} : { secretPrefix: props.secretPrefix }),
+    certificates: props.certificates.map((cert, i) => {
+      const zoneId = pick(
+        cert.hostedZone?.hostedZoneId,
+        cert.hostedZoneId,
+        `certificates[${i}] ("${cert.name}") hostedZone / hostedZoneId`,
+      );
+      return {
+        name: cert.name,
+        domains: cert.domains,
+        ...(zoneId === undefined ? {} : { hostedZoneId: zoneId }),
+        ...(cert.keyType === undefined ? {} : { keyType: cert.keyType }),
+        listeners: (cert.listeners ?? []).map((l, j) => {
+          const what = `certificates[${i}] ("${cert.name}") listeners[${j}] listener / listenerArn`;
+          const arn = pick(l.listener?.listenerArn, l.listenerArn, what);
+          if (arn === undefined) throw new Error(`${what}: give one of the two`);
+          return { arn, mode: l.mode ?? 'default' };
+        }),
+      };
+    }),
+  };
+}
+
+type Json = string | number | boolean | null | undefined | Json[] | { [key: string]: Json };
+
+/** Replaces unresolved tokens by placeholders that satisfy the schema, or back. */
+function mapStrings(value: Json, path: string[], fn: (s: string, path: string[]) => string): Json {
+  if (typeof value === 'string') return fn(value, path);
+  if (Array.isArray(value)) return value.map((v, i) => mapStrings(v, [...path, String(i)], fn));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, mapStrings(v, [...path, k], fn)]),
+    );
+  }
+  return value;
+}
+
+function placeholderFor(path: string[], n: number): string {
+  const field = path[path.length - 1];
+  if (field === 'hostedZoneId') return `ZTOKENPLACEHOLDER${n}`;
+  if (field === 'arn') {
+    return `arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/token-placeholder/${n}/${n}`;
+  }
+  if (path.includes('domains')) return `token-placeholder-${n}.invalid`;
+  return `token-placeholder-${n}`;
+}
+
+/**
+ * Validates `input` with the function's schema (`parseConfig`), skipping unresolved tokens.
+ * @throws ConfigError with the schema's message
+ */
+export function validateDocument(input: RenewerConfigInput, source: string): ConfigDocument {
+  const tokens = new Map<string, string>();
+  const substituted = mapStrings(input as Json, [], (s, path) => {
+    if (!Token.isUnresolved(s)) return s;
+    const placeholder = placeholderFor(path, tokens.size);
+    tokens.set(placeholder, s);
+    return placeholder;
+  });
+  const parsed = parseConfig(substituted, source);
+  if (tokens.size === 0) return { config: parsed, tokenCount: 0 };
+  const restored = mapStrings(parsed as unknown as Json, [], (s) => tokens.get(s) ?? s);
+  return { config: restored as unknown as RenewerConfig, tokenCount: tokens.size };
+}

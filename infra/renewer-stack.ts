@@ -1,0 +1,170 @@
+/**
+ * The deployable stack: the renewer configured from one configuration document (the function's
+ * own JSON format, as written in cdk.json) plus deployment settings, with the outputs an
+ * operator needs.
+ */
+import {
+  CfnOutput,
+  Duration,
+  aws_events as events,
+  aws_kms as kms,
+  type aws_logs as logs,
+  Stack,
+  type StackProps,
+  aws_secretsmanager as secretsmanager,
+  aws_sns as sns,
+} from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { parseConfig, type RenewerConfigInput, resolveDirectoryUrl } from '../lambda/config.js';
+import {
+  AcmeDirectory,
+  CertificateRenewer,
+  type CertificateRenewerProps,
+} from './certificate-renewer.js';
+
+/** Props of {@link RenewerStack}. */
+export interface RenewerStackProps extends StackProps {
+  /** The configuration document (the format of RENEWER_CONFIG; see the README). */
+  readonly config: RenewerConfigInput | string;
+  /**
+   * Where the configuration came from, for error messages.
+   * @default 'configuration'
+   */
+  readonly configSource?: string;
+  /**
+   * Schedule expression (`cron(...)` or `rate(...)`).
+   * @default 'cron(17 3,15 * * ? *)'
+   */
+  readonly scheduleExpression?: string;
+  /**
+   * The longest gap between two scheduled runs.
+   * @default - read from the schedule expression
+   */
+  readonly scheduleInterval?: Duration;
+  /**
+   * E-mail subscribed to the alarm topic.
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * ARN of an existing topic for the alarms.
+   * @default - a new topic
+   */
+  readonly alarmTopicArn?: string;
+  /**
+   * Alarm below this many days until expiry.
+   * @default 14
+   */
+  readonly expiryAlarmDays?: number;
+  /**
+   * Function memory in MiB.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Log retention.
+   * @default RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** The renewer stack. */
+export class RenewerStack extends Stack {
+  /** The renewer. */
+  public readonly renewer: CertificateRenewer;
+
+  constructor(scope: Construct, id: string, props: RenewerStackProps) {
+    super(scope, id, props);
+    const config = parseConfig(props.config, props.configSource);
+    const eab = config.acme.externalAccountBinding;
+    const kmsKeyId = config.kmsKeyId;
+    if (
+      kmsKeyId !== undefined &&
+      !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/\S+$/.test(kmsKeyId)
+    ) {
+      throw new Error(
+        `${props.configSource ?? 'configuration'}: kmsKeyId must be a key ARN (arn:aws:kms:<region>:<account>:key/<id>) so that IAM grants this key only; got "${kmsKeyId}"`,
+      );
+    }
+    const renewerProps: CertificateRenewerProps = {
+      directory: AcmeDirectory.of(config.acme.directoryUrl),
+      ...(config.acme.email === undefined ? {} : { email: config.acme.email }),
+      ...(eab === undefined
+        ? {}
+        : {
+            externalAccountBinding: {
+              keyId: eab.kid,
+              hmacKeySecret: this.importSecret(eab.hmacKeySecretId),
+            },
+          }),
+      ...(config.acme.preferredChain === undefined
+        ? {}
+        : { preferredChain: config.acme.preferredChain }),
+      ...(config.renewal.renewBeforeDays === undefined
+        ? {}
+        : { renewBefore: Duration.days(config.renewal.renewBeforeDays) }),
+      ...(config.dns.propagationResolvers === undefined
+        ? {}
+        : { propagationResolvers: config.dns.propagationResolvers }),
+      propagationTimeout: Duration.seconds(config.dns.propagationTimeoutSeconds),
+      concurrency: config.concurrency,
+      secretPrefix: config.secretPrefix,
+      ...(kmsKeyId === undefined
+        ? {}
+        : { encryptionKey: kms.Key.fromKeyArn(this, 'SecretsKey', kmsKeyId) }),
+      certificates: config.certificates.map((c) => ({
+        name: c.name,
+        domains: c.domains,
+        ...(c.hostedZoneId === undefined ? {} : { hostedZoneId: c.hostedZoneId }),
+        keyType: c.keyType,
+        listeners: c.listeners.map((l) => ({ listenerArn: l.arn, mode: l.mode })),
+      })),
+      ...(props.scheduleExpression === undefined
+        ? {}
+        : { schedule: events.Schedule.expression(props.scheduleExpression) }),
+      ...(props.scheduleInterval === undefined ? {} : { scheduleInterval: props.scheduleInterval }),
+      ...(props.alarmEmail === undefined ? {} : { alarmEmail: props.alarmEmail }),
+      ...(props.alarmTopicArn === undefined
+        ? {}
+        : { alarmTopic: sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) }),
+      ...(props.expiryAlarmDays === undefined
+        ? {}
+        : { expiryAlarmThreshold: Duration.days(props.expiryAlarmDays) }),
+      ...(props.memorySize === undefined ? {} : { memorySize: props.memorySize }),
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    };
+    this.renewer = new CertificateRenewer(this, 'Renewer', renewerProps);
+
+    const fn = this.renewer.function;
+    const first = config.certificates[0]?.name ?? 'www';
+    const payload = JSON.stringify({ certificates: [first], force: true });
+    new CfnOutput(this, 'FunctionName', {
+      description: 'The renewer function',
+      value: fn.functionName,
+    });
+    new CfnOutput(this, 'InvokeCommand', {
+      description: `Issues "${first}" now (a synchronous run; the report is written to out.json)`,
+      value: `aws lambda invoke --region ${this.region} --function-name ${fn.functionName} --cli-binary-format raw-in-base64-out --cli-read-timeout 900 --payload '${payload}' out.json`,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic the alarms notify',
+      value: this.renewer.alarmTopic.topicArn,
+    });
+    new CfnOutput(this, 'FailureQueueUrl', {
+      description: 'SQS queue holding the records of failed scheduled runs',
+      value: this.renewer.failureQueue.queueUrl,
+    });
+    new CfnOutput(this, 'AcmeDirectoryUrl', {
+      description: 'ACME directory in use (staging certificates are not trusted by browsers)',
+      value: resolveDirectoryUrl(config.acme.directoryUrl),
+    });
+  }
+
+  private importSecret(id: string): secretsmanager.ISecret {
+    if (!id.startsWith('arn:'))
+      return secretsmanager.Secret.fromSecretNameV2(this, 'EabHmacKey', id);
+    return /-[A-Za-z0-9]{6}$/.test(id)
+      ? secretsmanager.Secret.fromSecretCompleteArn(this, 'EabHmacKey', id)
+      : secretsmanager.Secret.fromSecretPartialArn(this, 'EabHmacKey', id);
+  }
+}
