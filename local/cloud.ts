@@ -1,0 +1,134 @@
+/**
+ * The local cloud: the AWS API emulator, a DNS server answering from its Route 53 zones, and
+ * Pebble validating against that DNS server. `invoke` runs the built bundle in its own process
+ * with nothing but environment variables pointing it here.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type DnsServer, startDnsServer } from './dns-server.js';
+import { type Emulator, startEmulator } from './emulator/index.js';
+import { type Pebble, type PebbleOptions, startPebble } from './pebble.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BUNDLE = join(root, 'dist', 'lambda', 'index.js');
+const RUNNER = join(root, 'local', 'invoke-bundle.cjs');
+
+export interface InvokeOutcome {
+  ok: boolean;
+  /** The run report (when the invocation succeeded). */
+  report?: { results: Array<Record<string, unknown> & { name: string; action: string }> };
+  /** The error of a failed invocation. */
+  error?: { name: string; message: string };
+  /** Every line the function wrote (structured JSON logs and EMF metrics). */
+  lines: string[];
+  stderr: string;
+  durationMs: number;
+  loadMs: number;
+  maxRssKb: number;
+}
+
+export interface InvokeOptions {
+  /** The configuration document (RENEWER_CONFIG). */
+  config: unknown;
+  /** The Lambda timeout the context reports (default 15 minutes). */
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+export interface LocalCloud {
+  emulator: Emulator;
+  dns: DnsServer;
+  pebble: Pebble;
+  /** The ACME directory URL to put in the configuration. */
+  directoryUrl: string;
+  /** Environment for a function process pointed at this cloud. */
+  functionEnv(config: unknown): Record<string, string>;
+  invoke(event: unknown, options: InvokeOptions): Promise<InvokeOutcome>;
+  stop(): Promise<void>;
+}
+
+export interface LocalCloudOptions {
+  pebble?: Omit<PebbleOptions, 'dnsServer'>;
+  /** GetChange answers PENDING this many times before INSYNC. */
+  changeSyncPolls?: number;
+}
+
+/** Starts emulator, DNS server and Pebble on free ports. */
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  if (!existsSync(BUNDLE)) {
+    throw new Error(`${BUNDLE} is missing: run "npm run build" first`);
+  }
+  const emulator = await startEmulator({ changeSyncPolls: options.changeSyncPolls ?? 1 });
+  let dns: DnsServer | undefined;
+  try {
+    dns = await startDnsServer({ lookupTxt: (name) => emulator.lookupTxt(name) });
+    const pebble = await startPebble({ ...options.pebble, dnsServer: dns.address });
+    const dnsServer = dns;
+    const functionEnv = (config: unknown): Record<string, string> => ({
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ENDPOINT_URL_ROUTE_53: emulator.url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator.url,
+      AWS_ENDPOINT_URL_ACM: emulator.url,
+      AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: emulator.url,
+      NODE_EXTRA_CA_CERTS: pebble.tlsCaPath,
+      RENEWER_CONFIG: JSON.stringify(config),
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+    return {
+      emulator,
+      dns: dnsServer,
+      pebble,
+      directoryUrl: pebble.directoryUrl,
+      functionEnv,
+      invoke: (event, invokeOptions) =>
+        invokeBundle(event, {
+          ...functionEnv(invokeOptions.config),
+          LOCAL_TIMEOUT_MS: String(invokeOptions.timeoutMs ?? 900_000),
+          ...invokeOptions.env,
+        }),
+      async stop() {
+        await Promise.allSettled([pebble.stop(), dnsServer.close(), emulator.close()]);
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled([dns?.close(), emulator.close()]);
+    throw error;
+  }
+}
+
+/** Runs the bundle once in a fresh Node process with exactly `env`. */
+export function invokeBundle(event: unknown, env: Record<string, string>): Promise<InvokeOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [RUNNER, JSON.stringify(event ?? {})], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const lines = stdout.split('\n').filter((l) => l.length > 0);
+      const resultLine = lines.find((l) => l.startsWith('@@result '));
+      if (!resultLine) {
+        reject(
+          new Error(`function process exited with ${code} and no result:\n${stderr}\n${stdout}`),
+        );
+        return;
+      }
+      const result = JSON.parse(resultLine.slice('@@result '.length));
+      resolve({ ...result, lines: lines.filter((l) => l !== resultLine), stderr });
+    });
+  });
+}
