@@ -31,18 +31,22 @@ function finish(outcome) {
   process.stdout.write(`@@result ${line}\n`, () => process.exit(0));
 }
 
-const loadStart = process.hrtime.bigint();
-let mod;
-try {
-  mod = require(bundle);
-} catch (error) {
-  finish({ ok: false, error: { name: error.name, message: error.message }, loadMs: 0 });
-  return;
+function main() {
+  const loadStart = process.hrtime.bigint();
+  let mod;
+  try {
+    mod = require(bundle);
+  } catch (error) {
+    finish({ ok: false, error: { name: error.name, message: error.message }, loadMs: 0 });
+    return;
+  }
+  const loadMs = Number(process.hrtime.bigint() - loadStart) / 1e6;
+  Promise.resolve()
+    .then(() => mod.handler(event, context))
+    .then(
+      (report) => finish({ ok: true, report, loadMs }),
+      (error) => finish({ ok: false, error: { name: error.name, message: error.message }, loadMs }),
+    );
 }
-const loadMs = Number(process.hrtime.bigint() - loadStart) / 1e6;
-Promise.resolve()
-  .then(() => mod.handler(event, context))
-  .then(
-    (report) => finish({ ok: true, report, loadMs }),
-    (error) => finish({ ok: false, error: { name: error.name, message: error.message }, loadMs }),
-  );
+
+main();

@@ -1,0 +1,227 @@
+/**
+ * A stateful emulator of the AWS APIs the renewer calls (Route 53, Secrets
+ * Manager, ACM, ELBv2) on one `node:http` port, speaking the real wire
+ * protocols so the unmodified SDK v3 clients work against it.
+ *
+ * @example
+ * const emulator = await startEmulator();
+ * process.env.AWS_ENDPOINT_URL_ROUTE_53 = emulator.url;
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AcmStore } from './acm.js';
+import { Elbv2Store } from './elbv2.js';
+import { type FaultError, Faults } from './faults.js';
+import { normalizeName, Route53Store, unquoteTxt } from './route53-zones.js';
+import { SecretsStore } from './secrets-store.js';
+import { type CallRecord, createRequestListener, type EmulatorState } from './server.js';
+
+export type { FaultError } from './faults.js';
+export type { CallRecord } from './server.js';
+
+/** Options of {@link startEmulator}. */
+export interface EmulatorOptions {
+  /** @default 0 - a free port */
+  readonly port?: number;
+  /** @default '111122223333' */
+  readonly accountId?: string;
+  /** GetChange answers PENDING this many times per change, then INSYNC. @default 1 */
+  readonly changeSyncPolls?: number;
+}
+
+/** A certificate as ACM holds it. */
+export interface EmulatedCertificate {
+  arn: string;
+  region: string;
+  serial: string;
+  keyAlgorithm: string;
+  domains: string[];
+  notAfter: Date;
+  tags: Record<string, string>;
+  /** Load balancer ARNs whose listeners reference the certificate (ACM's InUseBy). */
+  inUseBy: string[];
+  certificatePem: string;
+  chainPem: string;
+  importCount: number;
+}
+
+/** A running emulator: its URL, seeding helpers, state readers and faults. */
+export interface Emulator {
+  /** Base URL, e.g. `http://127.0.0.1:41234`, for every `AWS_ENDPOINT_URL_*`. */
+  readonly url: string;
+  close(): Promise<void>;
+  /** Creates a zone with SOA and NS; the id has no `/hostedzone/` prefix. */
+  createHostedZone(name: string, options?: { private?: boolean }): { id: string; name: string };
+  createLoadBalancer(options: { name: string; type: 'application' | 'network'; region?: string }): {
+    arn: string;
+  };
+  /** Throws when the load balancer or the default certificate does not exist. */
+  createListener(options: {
+    loadBalancerArn: string;
+    protocol: 'HTTPS' | 'TLS' | 'HTTP' | 'TCP';
+    port: number;
+    defaultCertificateArn?: string;
+  }): { arn: string };
+  /** Imports with ImportCertificate's validation; throws its error on a bad pair. */
+  importCertificate(options: {
+    region?: string;
+    certificatePem: string;
+    privateKeyPem: string;
+    chainPem?: string;
+    tags?: Record<string, string>;
+  }): { arn: string };
+  /** Sets a listener's default certificate as a person would in the console. */
+  setListenerDefaultCertificate(listenerArn: string, certificateArn: string): void;
+  /**
+   * Removes a certificate from ACM even when listeners still reference it
+   * (AWS would refuse), leaving those references dangling: drift to detect.
+   */
+  deleteCertificateByHand(arn: string): void;
+  /** Unquoted TXT values at the name, from the most specific public zone containing it. */
+  lookupTxt(fqdn: string): string[];
+  /** Most specific zone containing the name (a public zone wins a tie with a private one). */
+  zoneOf(fqdn: string): { id: string; name: string } | undefined;
+  recordSets(zoneId: string): Array<{ name: string; type: string; ttl: number; values: string[] }>;
+  secret(name: string):
+    | {
+        arn: string;
+        versions: Array<{
+          versionId: string;
+          stages: string[];
+          secretString: string;
+          createdAt: Date;
+        }>;
+      }
+    | undefined;
+  secretNames(): string[];
+  certificates(region?: string): EmulatedCertificate[];
+  listener(
+    arn: string,
+  ):
+    | { arn: string; protocol: string; defaultCertificateArn?: string; certificateArns: string[] }
+    | undefined;
+  /** Every request in arrival order, including faulted ones. */
+  readonly calls: ReadonlyArray<CallRecord>;
+  resetCalls(): void;
+  /** The next `count` calls of the operation answer the service's throttling error. */
+  throttle(operation: string, count: number): void;
+  /** The next `count` (default 1) calls of the operation answer this error. */
+  failNext(operation: string, error: FaultError, count?: number): void;
+  clearFaults(): void;
+}
+
+/** Starts an emulator on 127.0.0.1. */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const accountId = options.accountId ?? '111122223333';
+  let elbv2: Elbv2Store | undefined;
+  const acm = new AcmStore(accountId, (arn) => elbv2?.inUseBy(arn) ?? []);
+  elbv2 = new Elbv2Store(accountId, (arn, region) => acm.exists(arn, region));
+  const elb = elbv2;
+  const route53 = new Route53Store(options.changeSyncPolls ?? 1);
+  const state: EmulatorState = {
+    route53,
+    secrets: new SecretsStore(accountId),
+    acm,
+    elbv2: elb,
+    faults: new Faults(),
+    calls: [],
+  };
+  const server = createServer(createRequestListener(state));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // SDK clients keep connections alive; without this close() would wait for them.
+        server.closeAllConnections();
+      }),
+    createHostedZone: (name, zoneOptions) => {
+      const zone = route53.createZone(name, zoneOptions?.private ?? false);
+      return { id: zone.id, name: zone.name };
+    },
+    createLoadBalancer: ({ name, type, region }) => ({
+      arn: elb.createLoadBalancer(name, type, region ?? 'us-east-1').arn,
+    }),
+    createListener: ({ loadBalancerArn, protocol, port: listenerPort, defaultCertificateArn }) => ({
+      arn: elb.createListener(loadBalancerArn, protocol, listenerPort, defaultCertificateArn).arn,
+    }),
+    importCertificate: ({ region, certificatePem, privateKeyPem, chainPem, tags }) => ({
+      arn: acm.import({
+        region: region ?? 'us-east-1',
+        certificatePem,
+        privateKeyPem,
+        ...(chainPem !== undefined && { chainPem }),
+        tags: Object.entries(tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+      }).arn,
+    }),
+    setListenerDefaultCertificate: (listenerArn, certificateArn) => {
+      const listener = elb.listeners.get(listenerArn);
+      if (!listener) throw new Error(`no listener ${listenerArn}`);
+      listener.defaultCertificateArn = certificateArn;
+    },
+    deleteCertificateByHand: (arn) => {
+      if (!acm.certificates.delete(arn)) throw new Error(`no certificate ${arn}`);
+    },
+    lookupTxt: (fqdn) => {
+      const name = normalizeName(fqdn);
+      const zone = route53.zoneOf(name, true);
+      const set = zone?.records.find((r) => r.name === name && r.type === 'TXT');
+      return set ? set.values.map(unquoteTxt) : [];
+    },
+    zoneOf: (fqdn) => {
+      const zone = route53.zoneOf(fqdn);
+      return zone && { id: zone.id, name: zone.name };
+    },
+    recordSets: (zoneId) =>
+      route53.zone(zoneId).records.map((r) => ({ ...r, values: [...r.values] })),
+    secret: (name) => {
+      const secret = state.secrets.secrets.get(name);
+      return (
+        secret && {
+          arn: secret.arn,
+          versions: secret.versions.map((v) => ({ ...v, stages: [...v.stages] })),
+        }
+      );
+    },
+    secretNames: () => [...state.secrets.secrets.keys()].sort(),
+    certificates: (region) =>
+      [...acm.certificates.values()]
+        .filter((c) => region === undefined || c.region === region)
+        .map((c) => ({
+          arn: c.arn,
+          region: c.region,
+          serial: c.serial,
+          keyAlgorithm: c.keyAlgorithm,
+          domains: [...c.subjectAlternativeNames],
+          notAfter: c.notAfter,
+          tags: Object.fromEntries(c.tags),
+          inUseBy: elb.inUseBy(c.arn),
+          certificatePem: c.certificatePem,
+          chainPem: c.chainPem,
+          importCount: c.importCount,
+        })),
+    listener: (arn) => {
+      const l = elb.listeners.get(arn);
+      if (!l) return undefined;
+      const view = { arn: l.arn, protocol: l.protocol, certificateArns: [...l.certificateArns] };
+      return l.defaultCertificateArn
+        ? { ...view, defaultCertificateArn: l.defaultCertificateArn }
+        : view;
+    },
+    get calls() {
+      return state.calls;
+    },
+    resetCalls: () => {
+      state.calls.length = 0;
+    },
+    throttle: (operation, count) => state.faults.throttle(operation, count),
+    failNext: (operation, error, count) => state.faults.failNext(operation, error, count),
+    clearFaults: () => state.faults.clear(),
+  };
+}

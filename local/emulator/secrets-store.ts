@@ -1,0 +1,252 @@
+/**
+ * Secrets Manager state: secrets, their versions and staging labels, with the
+ * label rules of the real service (AWSCURRENT moves push AWSPREVIOUS along).
+ */
+import { ApiError, randomUUID, secretSuffix } from './protocol.js';
+
+/** One version of a secret; a version without stages is kept and readable by id. */
+export interface SecretVersion {
+  versionId: string;
+  stages: string[];
+  secretString: string;
+  createdAt: Date;
+}
+
+/** One secret. */
+export interface Secret {
+  arn: string;
+  name: string;
+  description: string | undefined;
+  kmsKeyId: string | undefined;
+  tags: Array<{ Key: string; Value: string }>;
+  versions: SecretVersion[];
+  createdAt: Date;
+  lastChangedAt: Date;
+  deletedAt: Date | undefined;
+}
+
+const CURRENT = 'AWSCURRENT';
+const PREVIOUS = 'AWSPREVIOUS';
+
+function notFound(): ApiError {
+  return new ApiError(
+    'ResourceNotFoundException',
+    "Secrets Manager can't find the specified secret.",
+  );
+}
+
+/**
+ * The store. Secrets share one namespace across regions (the ARN records the
+ * region of creation), which is enough for a function living in one region.
+ */
+export class SecretsStore {
+  readonly secrets = new Map<string, Secret>();
+
+  constructor(private readonly accountId: string) {}
+
+  /** Finds a secret by name, full ARN or ARN without the random suffix. */
+  find(secretId: unknown, options: { allowDeleted?: boolean } = {}): Secret {
+    if (typeof secretId !== 'string' || secretId === '') {
+      throw new ApiError('InvalidParameterException', 'SecretId is required');
+    }
+    let secret = this.secrets.get(secretId);
+    if (!secret && secretId.startsWith('arn:')) {
+      secret = [...this.secrets.values()].find(
+        (s) => s.arn === secretId || s.arn.slice(0, -7) === secretId,
+      );
+    }
+    if (!secret) throw notFound();
+    if (secret.deletedAt && !options.allowDeleted) {
+      throw new ApiError(
+        'InvalidRequestException',
+        "You can't perform this operation on the secret because it was marked for deletion.",
+      );
+    }
+    return secret;
+  }
+
+  create(input: {
+    region: string;
+    name: string;
+    secretString?: string;
+    versionId?: string;
+    kmsKeyId?: string;
+    description?: string;
+    tags?: Array<{ Key: string; Value: string }>;
+  }): { secret: Secret; version?: SecretVersion } {
+    const existing = this.secrets.get(input.name);
+    if (existing?.deletedAt) {
+      throw new ApiError(
+        'InvalidRequestException',
+        "You can't create this secret because a secret with this name is already scheduled for deletion.",
+      );
+    }
+    if (existing) {
+      throw new ApiError(
+        'ResourceExistsException',
+        `The operation failed because the secret ${input.name} already exists.`,
+      );
+    }
+    const now = new Date();
+    const secret: Secret = {
+      arn: `arn:aws:secretsmanager:${input.region}:${this.accountId}:secret:${input.name}-${secretSuffix()}`,
+      name: input.name,
+      description: input.description,
+      kmsKeyId: input.kmsKeyId,
+      tags: input.tags ?? [],
+      versions: [],
+      createdAt: now,
+      lastChangedAt: now,
+      deletedAt: undefined,
+    };
+    this.secrets.set(input.name, secret);
+    if (input.secretString === undefined) return { secret };
+    const version = this.put(secret, input.secretString, input.versionId, [CURRENT]);
+    return { secret, version };
+  }
+
+  /**
+   * Adds a version and attaches the stages to it. Repeating a token with the
+   * same value is idempotent, as with the real ClientRequestToken.
+   */
+  put(secret: Secret, secretString: string, versionId?: string, stages = [CURRENT]): SecretVersion {
+    const id = versionId ?? randomUUID();
+    const existing = secret.versions.find((v) => v.versionId === id);
+    if (existing) {
+      if (existing.secretString !== secretString) {
+        throw new ApiError(
+          'ResourceExistsException',
+          `You can't modify an existing version, you can only create a new version. VersionId ${id} already exists.`,
+        );
+      }
+      return existing;
+    }
+    const version: SecretVersion = {
+      versionId: id,
+      stages: [],
+      secretString,
+      createdAt: new Date(),
+    };
+    secret.versions.push(version);
+    for (const stage of stages) this.attach(secret, stage, version);
+    secret.lastChangedAt = new Date();
+    return version;
+  }
+
+  /** The version holding a stage, if any. */
+  holder(secret: Secret, stage: string): SecretVersion | undefined {
+    return secret.versions.find((v) => v.stages.includes(stage));
+  }
+
+  /** Moves a stage to a version; moving AWSCURRENT marks its old holder AWSPREVIOUS. */
+  attach(secret: Secret, stage: string, target: SecretVersion): void {
+    const previous = this.holder(secret, stage);
+    if (previous === target) return;
+    if (previous) previous.stages = previous.stages.filter((s) => s !== stage);
+    target.stages.push(stage);
+    if (stage === CURRENT && previous) {
+      const oldPrevious = this.holder(secret, PREVIOUS);
+      if (oldPrevious) oldPrevious.stages = oldPrevious.stages.filter((s) => s !== PREVIOUS);
+      // AWSPREVIOUS never shares a version with AWSCURRENT.
+      target.stages = target.stages.filter((s) => s !== PREVIOUS);
+      previous.stages.push(PREVIOUS);
+    }
+  }
+
+  /** Reads a version by id and/or stage (AWSCURRENT when neither is given). */
+  version(secret: Secret, versionId?: string, stage?: string): SecretVersion {
+    let version: SecretVersion | undefined;
+    if (versionId !== undefined) {
+      version = secret.versions.find((v) => v.versionId === versionId);
+      if (version && stage !== undefined && !version.stages.includes(stage)) version = undefined;
+    } else {
+      version = this.holder(secret, stage ?? CURRENT);
+    }
+    if (!version) {
+      throw new ApiError(
+        'ResourceNotFoundException',
+        versionId !== undefined
+          ? `Secrets Manager can't find the specified secret value for VersionId: ${versionId}`
+          : `Secrets Manager can't find the specified secret value for staging label: ${stage ?? CURRENT}`,
+      );
+    }
+    return version;
+  }
+
+  /** UpdateSecretVersionStage with the real service's preconditions. */
+  updateStage(secret: Secret, stage: string, moveTo?: string, removeFrom?: string): void {
+    const holder = this.holder(secret, stage);
+    if (removeFrom !== undefined && holder?.versionId !== removeFrom) {
+      throw new ApiError(
+        'InvalidParameterException',
+        `The staging label ${stage} is not attached to version ${removeFrom}.`,
+      );
+    }
+    if (moveTo === undefined) {
+      if (removeFrom === undefined) {
+        throw new ApiError(
+          'InvalidParameterException',
+          'Specify MoveToVersionId or RemoveFromVersionId.',
+        );
+      }
+      if (stage === CURRENT) {
+        throw new ApiError(
+          'InvalidParameterException',
+          'You can only remove AWSCURRENT by moving it to another version.',
+        );
+      }
+      if (holder) holder.stages = holder.stages.filter((s) => s !== stage);
+      secret.lastChangedAt = new Date();
+      return;
+    }
+    const target = secret.versions.find((v) => v.versionId === moveTo);
+    if (!target) {
+      throw new ApiError(
+        'ResourceNotFoundException',
+        `Secrets Manager can't find version ${moveTo}.`,
+      );
+    }
+    if (holder && holder !== target && removeFrom === undefined) {
+      throw new ApiError(
+        'InvalidParameterException',
+        `The staging label ${stage} is currently attached to version ${holder.versionId}, so you must explicitly reference that version in RemoveFromVersionId.`,
+      );
+    }
+    this.attach(secret, stage, target);
+    secret.lastChangedAt = new Date();
+  }
+
+  /** Versions that carry stages, as VersionIdsToStages lists them. */
+  stagesMap(secret: Secret): Record<string, string[]> {
+    const map: Record<string, string[]> = {};
+    for (const v of secret.versions) if (v.stages.length > 0) map[v.versionId] = [...v.stages];
+    return map;
+  }
+
+  /** Live secrets matching ListSecrets-style filters, in name order. */
+  filter(filters: Array<{ Key?: string; Values?: string[] }>, includeDeleted = false): Secret[] {
+    for (const f of filters) {
+      if (!['name', 'description', 'tag-key', 'tag-value', 'all'].includes(f.Key ?? '')) {
+        throw new ApiError('InvalidParameterException', `Invalid filter key: ${f.Key}`);
+      }
+    }
+    const prefixMatch = (text: string | undefined, values: string[]) =>
+      text !== undefined && values.some((v) => text.toLowerCase().startsWith(v.toLowerCase()));
+    return [...this.secrets.values()]
+      .filter((s) => includeDeleted || !s.deletedAt)
+      .filter((s) =>
+        filters.every(({ Key, Values = [] }) => {
+          const name = prefixMatch(s.name, Values);
+          const description = prefixMatch(s.description, Values);
+          const tagKey = s.tags.some((t) => prefixMatch(t.Key, Values));
+          const tagValue = s.tags.some((t) => prefixMatch(t.Value, Values));
+          if (Key === 'name') return name;
+          if (Key === 'description') return description;
+          if (Key === 'tag-key') return tagKey;
+          if (Key === 'tag-value') return tagValue;
+          return name || description || tagKey || tagValue;
+        }),
+      )
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+}
