@@ -48,6 +48,7 @@ export class Elbv2Store {
     private readonly certificateExists: (arn: string, region: string) => boolean,
   ) {}
 
+  /** Seeds a load balancer; ids are random hex, as in real ARNs. */
   createLoadBalancer(name: string, type: 'application' | 'network', region: string): LoadBalancer {
     const kind = type === 'application' ? 'app' : 'net';
     const arn = `arn:aws:elasticloadbalancing:${region}:${this.accountId}:loadbalancer/${kind}/${name}/${randomHex(8)}`;
@@ -56,6 +57,7 @@ export class Elbv2Store {
     return lb;
   }
 
+  /** Seeds a listener; its ARN extends the load balancer's, as in AWS. */
   createListener(
     lbArn: string,
     protocol: string,
@@ -107,6 +109,7 @@ export class Elbv2Store {
     return [...lbs];
   }
 
+  /** Every certificate must be in ACM in the listener's region. */
   requireCertificates(arns: string[], region: string): void {
     if (arns.length === 0)
       throw new ApiError('ValidationError', 'At least one certificate is required');

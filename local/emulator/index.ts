@@ -100,7 +100,7 @@ export interface Emulator {
   ):
     | { arn: string; protocol: string; defaultCertificateArn?: string; certificateArns: string[] }
     | undefined;
-  /** Every request in arrival order, including faulted ones. */
+  /** Every request in arrival order, including faulted ones (a snapshot). */
   readonly calls: ReadonlyArray<CallRecord>;
   resetCalls(): void;
   /** The next `count` calls of the operation answer the service's throttling error. */
@@ -214,11 +214,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         ? { ...view, defaultCertificateArn: l.defaultCertificateArn }
         : view;
     },
+    // A copy, so a snapshot taken by a test does not change under it.
     get calls() {
-      return state.calls;
+      return [...state.calls];
     },
     resetCalls: () => {
-      state.calls.length = 0;
+      state.calls = [];
     },
     throttle: (operation, count) => state.faults.throttle(operation, count),
     failNext: (operation, error, count) => state.faults.failNext(operation, error, count),

@@ -65,6 +65,7 @@ export class SecretsStore {
     return secret;
   }
 
+  /** CreateSecret; a value, when given, becomes the first AWSCURRENT version. */
   create(input: {
     region: string;
     name: string;

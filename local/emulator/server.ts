@@ -166,46 +166,59 @@ function sendError(res: ServerResponse, protocol: Protocol, error: ApiError, req
 
 /** The request listener of the emulator's HTTP server. */
 export function createRequestListener(state: EmulatorState) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const requestId = randomUUID();
-    const body = await readBody(req);
-    const region = regionFromAuthorization(req.headers.authorization);
-    let routed: Routed | undefined;
-    try {
-      routed = route(state, req, body, region);
-    } catch {
-      routed = undefined;
-    }
-    if (!routed) {
-      send(res, 400, { 'content-type': 'text/plain' }, 'The emulator does not know this request\n');
-      return;
-    }
-    const record: CallRecord = {
-      service: routed.service,
-      operation: routed.operation,
-      region,
-      status: 200,
-    };
-    state.calls.push(record);
-    try {
-      const fault = state.faults.take(routed.service, routed.operation);
-      if (fault) throw fault;
-      const answer = routed.run();
-      const contentType = routed.protocol === 'json' ? 'application/x-amz-json-1.1' : 'text/xml';
-      record.status = answer.status ?? 200;
-      send(
-        res,
-        record.status,
-        { 'content-type': contentType, 'x-amzn-requestid': requestId },
-        answer.body,
-      );
-    } catch (caught) {
-      const error =
-        caught instanceof ApiError
-          ? caught
-          : new ApiError('InternalFailure', `Emulator failure: ${(caught as Error).message}`, 500);
-      record.status = error.status;
-      sendError(res, routed.protocol, error, requestId);
-    }
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    // A failed request must never take the emulator down with an unhandled rejection.
+    handle(state, req, res).catch((error: unknown) => {
+      if (!res.headersSent) send(res, 500, { 'content-type': 'text/plain' }, `${String(error)}\n`);
+      else res.destroy();
+    });
   };
+}
+
+/** One request: route, fault, run, record, answer. */
+async function handle(
+  state: EmulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const requestId = randomUUID();
+  const body = await readBody(req);
+  const region = regionFromAuthorization(req.headers.authorization);
+  let routed: Routed | undefined;
+  try {
+    routed = route(state, req, body, region);
+  } catch {
+    routed = undefined;
+  }
+  if (!routed) {
+    send(res, 400, { 'content-type': 'text/plain' }, 'The emulator does not know this request\n');
+    return;
+  }
+  const record: CallRecord = {
+    service: routed.service,
+    operation: routed.operation,
+    region,
+    status: 200,
+  };
+  state.calls.push(record);
+  try {
+    const fault = state.faults.take(routed.service, routed.operation);
+    if (fault) throw fault;
+    const answer = routed.run();
+    const contentType = routed.protocol === 'json' ? 'application/x-amz-json-1.1' : 'text/xml';
+    record.status = answer.status ?? 200;
+    send(
+      res,
+      record.status,
+      { 'content-type': contentType, 'x-amzn-requestid': requestId },
+      answer.body,
+    );
+  } catch (caught) {
+    const error =
+      caught instanceof ApiError
+        ? caught
+        : new ApiError('InternalFailure', `Emulator failure: ${(caught as Error).message}`, 500);
+    record.status = error.status;
+    sendError(res, routed.protocol, error, requestId);
+  }
 }
