@@ -6,7 +6,12 @@
  * construct validates the very same document at synth time with {@link parseConfig}.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+// zod/mini with the English messages only: the classic build with every locale adds ~440 KiB
+// to the Lambda bundle for the same checks.
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+
+z.config(en());
 
 export const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
@@ -51,160 +56,203 @@ export function domainProblem(name: string): string | undefined {
 }
 
 const domainSchema = z
-  .string({ error: 'must be a string domain name like "example.com" or "*.example.com"' })
-  .transform((s) => s.trim().toLowerCase())
-  .superRefine((value, ctx) => {
-    const problem = domainProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: `domain "${value}" ${problem}` });
-  });
+  .pipe(
+    z.string({ error: 'must be a string domain name like "example.com" or "*.example.com"' }),
+    z.transform((s) => s.trim().toLowerCase()),
+  )
+  .check(
+    z.superRefine((value, ctx) => {
+      const problem = domainProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `domain "${value}" ${problem}` });
+    }),
+  );
 
 const listenerSchema = z.strictObject({
-  arn: z.string().regex(LISTENER_ARN, {
-    error:
-      'must be an ELBv2 listener ARN: arn:aws:elasticloadbalancing:<region>:<account>:listener/(app|net)/<lb-name>/<lb-id>/<listener-id>',
-  }),
-  mode: z.enum(LISTENER_MODES).default('default'),
+  arn: z.string().check(
+    z.regex(LISTENER_ARN, {
+      error:
+        'must be an ELBv2 listener ARN: arn:aws:elasticloadbalancing:<region>:<account>:listener/(app|net)/<lb-name>/<lb-id>/<listener-id>',
+    }),
+  ),
+  mode: z._default(z.enum(LISTENER_MODES), 'default'),
 });
 
 const certificateSchema = z
   .strictObject({
-    name: z.string().regex(CERT_NAME, {
-      error:
-        'must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
-    }),
+    name: z.string().check(
+      z.regex(CERT_NAME, {
+        error:
+          'must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
+      }),
+    ),
     domains: z
       .array(domainSchema)
-      .min(1, { error: 'must list at least one domain' })
-      .max(100, { error: 'takes at most 100 domains (the CA limit per certificate)' }),
-    hostedZoneId: z
-      .string()
-      .regex(HOSTED_ZONE_ID, { error: 'must be a Route 53 hosted zone id like "Z0123456789ABC"' })
-      .transform((s) => s.replace(/^\/hostedzone\//, ''))
-      .optional(),
-    keyType: z.enum(KEY_TYPES).default('ec-p256'),
-    listeners: z.array(listenerSchema).default([]),
+      .check(
+        z.minLength(1, { error: 'must list at least one domain' }),
+        z.maxLength(100, { error: 'takes at most 100 domains (the CA limit per certificate)' }),
+      ),
+    hostedZoneId: z.optional(
+      z.pipe(
+        z.string().check(
+          z.regex(HOSTED_ZONE_ID, {
+            error: 'must be a Route 53 hosted zone id like "Z0123456789ABC"',
+          }),
+        ),
+        z.transform((s) => s.replace(/^\/hostedzone\//, '')),
+      ),
+    ),
+    keyType: z._default(z.enum(KEY_TYPES), 'ec-p256'),
+    listeners: z._default(z.array(listenerSchema), []),
   })
-  .superRefine((cert, ctx) => {
-    const seen = new Set<string>();
-    cert.domains.forEach((domain, i) => {
-      if (seen.has(domain)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['domains', i],
-          message: `domain "${domain}" is listed twice (each domain once)`,
-        });
-      }
-      seen.add(domain);
-    });
-    const arns = new Set<string>();
-    cert.listeners.forEach((listener, i) => {
-      if (arns.has(listener.arn)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['listeners', i, 'arn'],
-          message: 'listener is listed twice for this certificate (each listener once)',
-        });
-      }
-      arns.add(listener.arn);
-    });
-  });
+  .check(
+    z.superRefine((cert, ctx) => {
+      const seen = new Set<string>();
+      cert.domains.forEach((domain, i) => {
+        if (seen.has(domain)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['domains', i],
+            message: `domain "${domain}" is listed twice (each domain once)`,
+          });
+        }
+        seen.add(domain);
+      });
+      const arns = new Set<string>();
+      cert.listeners.forEach((listener, i) => {
+        if (arns.has(listener.arn)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['listeners', i, 'arn'],
+            message: 'listener is listed twice for this certificate (each listener once)',
+          });
+        }
+        arns.add(listener.arn);
+      });
+    }),
+  );
+
+const acmeSchema = z.strictObject({
+  directoryUrl: z._default(
+    z.string().check(
+      z.refine((s) => s in DIRECTORY_ALIASES || /^https:\/\/[^\s/]+/.test(s), {
+        error: 'must be "letsencrypt", "letsencrypt-staging" or an https:// URL',
+      }),
+    ),
+    'letsencrypt-staging',
+  ),
+  email: z.optional(z.email({ error: 'must be an e-mail address' })),
+  externalAccountBinding: z.optional(
+    z.strictObject({
+      kid: z.string().check(z.minLength(1, { error: 'must be the key id the CA gave you' })),
+      hmacKeySecretId: z
+        .string()
+        .check(z.minLength(1, { error: 'must name the secret that holds the base64url HMAC key' })),
+    }),
+  ),
+  preferredChain: z.optional(z.string().check(z.minLength(1))),
+});
+
+const renewalSchema = z.strictObject({
+  renewBeforeDays: z.optional(
+    z
+      .number()
+      .check(
+        z.int({ error: 'must be a whole number of days' }),
+        z.gte(1, { error: 'must be at least 1 day' }),
+        z.lte(365, { error: 'must be at most 365 days' }),
+      ),
+  ),
+});
+
+const dnsSchema = z.strictObject({
+  propagationResolvers: z.optional(
+    z
+      .array(
+        z
+          .string()
+          .check(
+            z.regex(HOST_PORT, { error: 'must be "host" or "host:port" (like "1.1.1.1:53")' }),
+          ),
+      )
+      .check(z.minLength(1, { error: 'must list at least one resolver, or be left out' })),
+  ),
+  propagationTimeoutSeconds: z._default(
+    z
+      .number()
+      .check(
+        z.int({ error: 'must be a whole number of seconds' }),
+        z.gte(1, { error: 'must be at least 1 second' }),
+        z.lte(600, { error: 'must be at most 600 seconds' }),
+      ),
+    180,
+  ),
+});
 
 export const RenewerConfigSchema = z
   .strictObject({
-    acme: z
-      .strictObject({
-        directoryUrl: z
-          .string()
-          .refine((s) => s in DIRECTORY_ALIASES || /^https:\/\/[^\s/]+/.test(s), {
-            error: 'must be "letsencrypt", "letsencrypt-staging" or an https:// URL',
-          })
-          .default('letsencrypt-staging'),
-        email: z.email({ error: 'must be an e-mail address' }).optional(),
-        externalAccountBinding: z
-          .strictObject({
-            kid: z.string().min(1, { error: 'must be the key id the CA gave you' }),
-            hmacKeySecretId: z
-              .string()
-              .min(1, { error: 'must name the secret that holds the base64url HMAC key' }),
-          })
-          .optional(),
-        preferredChain: z.string().min(1).optional(),
-      })
-      .default({ directoryUrl: 'letsencrypt-staging' }),
-    renewal: z
-      .strictObject({
-        renewBeforeDays: z
-          .number()
-          .int({ error: 'must be a whole number of days' })
-          .min(1, { error: 'must be at least 1 day' })
-          .max(365, { error: 'must be at most 365 days' })
-          .optional(),
-      })
-      .default({}),
-    dns: z
-      .strictObject({
-        propagationResolvers: z
-          .array(
-            z
-              .string()
-              .regex(HOST_PORT, { error: 'must be "host" or "host:port" (like "1.1.1.1:53")' }),
-          )
-          .min(1, { error: 'must list at least one resolver, or be left out' })
-          .optional(),
-        propagationTimeoutSeconds: z.number().int().min(1).max(600).default(180),
-      })
-      .default({ propagationTimeoutSeconds: 180 }),
-    concurrency: z
-      .number()
-      .int({ error: 'must be a whole number' })
-      .min(1, { error: 'must be at least 1' })
-      .max(50, { error: 'must be at most 50' })
-      .default(DEFAULT_CONCURRENCY),
-    kmsKeyId: z
-      .string()
-      .min(1, { error: 'must be a KMS key id, ARN or alias for the secrets' })
-      .optional(),
-    secretPrefix: z
-      .string()
-      .regex(SECRET_PREFIX, {
-        error: 'must be letters, digits and /_+=.@- with no leading, trailing or double "/"',
-      })
-      .max(400)
-      .default('acme-renewer'),
+    acme: z._default(acmeSchema, { directoryUrl: 'letsencrypt-staging' }),
+    renewal: z._default(renewalSchema, {}),
+    dns: z._default(dnsSchema, { propagationTimeoutSeconds: 180 }),
+    concurrency: z._default(
+      z
+        .number()
+        .check(
+          z.int({ error: 'must be a whole number' }),
+          z.gte(1, { error: 'must be at least 1' }),
+          z.lte(50, { error: 'must be at most 50' }),
+        ),
+      DEFAULT_CONCURRENCY,
+    ),
+    kmsKeyId: z.optional(
+      z
+        .string()
+        .check(z.minLength(1, { error: 'must be a KMS key id, ARN or alias for the secrets' })),
+    ),
+    secretPrefix: z._default(
+      z.string().check(
+        z.regex(SECRET_PREFIX, {
+          error: 'must be letters, digits and /_+=.@- with no leading, trailing or double "/"',
+        }),
+        z.maxLength(400, { error: 'must be at most 400 characters' }),
+      ),
+      'acme-renewer',
+    ),
     certificates: z
       .array(certificateSchema, {
         error: 'is required: a list of certificates, each { "name", "domains", ... }',
       })
-      .min(1, { error: 'must list at least one certificate' }),
+      .check(z.minLength(1, { error: 'must list at least one certificate' })),
   })
-  .superRefine((config, ctx) => {
-    const names = new Map<string, number>();
-    const defaultOwners = new Map<string, string>();
-    config.certificates.forEach((cert, i) => {
-      const first = names.get(cert.name);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['certificates', i, 'name'],
-          message: `duplicate name "${cert.name}" (also certificates[${first}]); each certificate needs a unique name`,
-        });
-      } else {
-        names.set(cert.name, i);
-      }
-      cert.listeners.forEach((listener, j) => {
-        if (listener.mode !== 'default') return;
-        const owner = defaultOwners.get(listener.arn);
-        if (owner !== undefined && owner !== cert.name) {
+  .check(
+    z.superRefine((config, ctx) => {
+      const names = new Map<string, number>();
+      const defaultOwners = new Map<string, string>();
+      config.certificates.forEach((cert, i) => {
+        const first = names.get(cert.name);
+        if (first !== undefined) {
           ctx.addIssue({
             code: 'custom',
-            path: ['certificates', i, 'listeners', j, 'mode'],
-            message: `listener is already the "default" of certificate "${owner}"; a listener has one default certificate, use mode "sni" for the others`,
+            path: ['certificates', i, 'name'],
+            message: `duplicate name "${cert.name}" (also certificates[${first}]); each certificate needs a unique name`,
           });
+        } else {
+          names.set(cert.name, i);
         }
-        defaultOwners.set(listener.arn, cert.name);
+        cert.listeners.forEach((listener, j) => {
+          if (listener.mode !== 'default') return;
+          const owner = defaultOwners.get(listener.arn);
+          if (owner !== undefined && owner !== cert.name) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['certificates', i, 'listeners', j, 'mode'],
+              message: `listener is already the "default" of certificate "${owner}"; a listener has one default certificate, use mode "sni" for the others`,
+            });
+          }
+          defaultOwners.set(listener.arn, cert.name);
+        });
       });
-    });
-  });
+    }),
+  );
 
 /** The configuration as written by the operator (defaults optional). */
 export type RenewerConfigInput = z.input<typeof RenewerConfigSchema>;

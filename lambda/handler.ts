@@ -10,9 +10,9 @@ import { ACMClient } from '@aws-sdk/client-acm';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import acme from 'acme-client';
 import type { Context } from 'aws-lambda';
 import { openAccount } from './acme/account.js';
+import { acmeAxios } from './acme/acme-lib.js';
 import { AcmeOrders } from './acme/orders.js';
 import { loadConfig, type RenewerConfig } from './config.js';
 import { parseEvent } from './core/event.js';
@@ -30,8 +30,8 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE
 
 /** AWS calls and ACME requests made by this container, for the run log and the benchmark. */
 const counters = { acmeRequests: 0, throttled: 0 };
-acme.axios.defaults.timeout = 30_000;
-acme.axios.interceptors.request.use((request) => {
+acmeAxios.defaults.timeout = 30_000;
+acmeAxios.interceptors.request.use((request) => {
   counters.acmeRequests += 1;
   return request;
 });

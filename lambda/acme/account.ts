@@ -3,10 +3,11 @@
  * later run (one account per directory URL and e-mail), never a new account per run.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import acme from 'acme-client';
 import type { RenewerConfig } from '../config.js';
 import { resolveDirectoryUrl } from '../config.js';
 import { CURRENT, type SecretsStore } from '../store/secrets-store.js';
+import { Client } from './acme-lib.js';
+import { createPrivateKey } from './pem.js';
 
 /** The account secret's JSON. */
 interface AccountRecord {
@@ -80,23 +81,23 @@ export async function openAccount(options: {
   logger: Logger;
   preloaded?: string;
   tuning?: AcmeClientTuning;
-}): Promise<acme.Client> {
+}): Promise<Client> {
   const { config, store, logger } = options;
   const directoryUrl = resolveDirectoryUrl(config.directoryUrl);
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const secretName = store.accountSecretName(directoryUrl, config.email);
   const stored = parseAccount(options.preloaded ?? (await store.read(secretName)));
   if (stored) {
-    return new acme.Client({
+    return new Client({
       directoryUrl,
       accountKey: stored.accountKey,
       accountUrl: stored.accountUrl,
       ...tuning,
     });
   }
-  const accountKey = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
+  const accountKey = await createPrivateKey('ec-p256');
   const eab = config.externalAccountBinding;
-  const client = new acme.Client({
+  const client = new Client({
     directoryUrl,
     accountKey,
     externalAccountBinding: eab

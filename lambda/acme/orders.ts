@@ -4,9 +4,9 @@
  * `auto()` removes each TXT value as soon as its own challenge ends, which pulls the value of an
  * apex + wildcard pair away while the CA still validates the other (see FIELD-NOTES).
  */
-import type acme from 'acme-client';
-import { crypto as acmeCrypto } from 'acme-client';
+
 import type { KeyType } from '../config.js';
+import { type Authorization, acmeCrypto, type Client, type Order } from './acme-lib.js';
 import { createPrivateKey, readCertificate, splitPem } from './pem.js';
 
 /** One DNS-01 challenge of an order: the TXT value to publish at `recordName`. */
@@ -16,11 +16,11 @@ export interface PendingChallenge {
   /** `_acme-challenge.<identifier>`. */
   recordName: string;
   value: string;
-  challenge: acme.Authorization['challenges'][number];
+  challenge: Authorization['challenges'][number];
 }
 
 export interface PreparedOrder {
-  order: acme.Order;
+  order: Order;
   /** Challenges still to solve (authorizations already valid are skipped). */
   challenges: PendingChallenge[];
 }
@@ -51,13 +51,13 @@ function problem(error: unknown): string {
 /** Orders certificates for one ACME account. */
 export class AcmeOrders {
   constructor(
-    private readonly client: acme.Client,
+    private readonly client: Client,
     private readonly preferredChain?: string,
   ) {}
 
   /** Creates the order and reads the dns-01 challenge of every pending authorization. */
   async prepare(domains: readonly string[]): Promise<PreparedOrder> {
-    let order: acme.Order;
+    let order: Order;
     try {
       order = await this.client.createOrder({
         identifiers: domains.map((value) => ({ type: 'dns', value })),
