@@ -29,7 +29,7 @@ const WILDCARD_REASONS: Record<string, string> = {
 };
 
 /** Flattens a resolved CloudFormation value the way cdk-nag names IAM5 findings. */
-function flatten(node: unknown): string {
+export function flatten(node: unknown): string {
   if (node === undefined) return '';
   if (typeof node === 'string') return node.replace(/\${/g, '<').replace(/}/g, '>');
   const value = node as Record<string, unknown>;
@@ -41,6 +41,8 @@ function flatten(node: unknown): string {
     const [resource, attribute] = value['Fn::GetAtt'] as [unknown, unknown];
     return `<${flatten(resource)}.${flatten(attribute)}>`;
   }
+  if (value['Fn::Sub'] !== undefined) return flatten(value['Fn::Sub']);
+  if (value['Fn::ImportValue'] !== undefined) return flatten(value['Fn::ImportValue']);
   if (value.Ref !== undefined) return `<${flatten(value.Ref)}>`;
   return JSON.stringify(node);
 }

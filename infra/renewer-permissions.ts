@@ -35,7 +35,9 @@ export function grantRenewerPermissions(
 ): iam.PolicyStatement[] {
   const stack = Stack.of(role);
   const zoneArn = (id: string) => `arn:${Aws.PARTITION}:route53:::hostedzone/${id}`;
-  let zones = options.hostedZoneIds?.map(zoneArn) ?? [zoneArn('*')];
+  let zones = options.hostedZoneIds
+    ? [...new Set(options.hostedZoneIds)].map(zoneArn)
+    : [zoneArn('*')];
   if (zones.reduce((n, z) => n + z.length + 3, 0) > ZONE_BUDGET) zones = [zoneArn('*')];
   const certificateArns = [...new Set(options.acmRegions)].map((region) =>
     stack.formatArn({ service: 'acm', region, resource: 'certificate', resourceName: '*' }),
