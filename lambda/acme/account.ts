@@ -34,7 +34,7 @@ export interface AcmeClientTuning {
 
 const DEFAULT_TUNING: Required<AcmeClientTuning> = {
   backoffAttempts: 12,
-  backoffMin: 1_000,
+  backoffMin: 500,
   backoffMax: 10_000,
 };
 
@@ -86,7 +86,8 @@ export async function openAccount(options: {
   const directoryUrl = resolveDirectoryUrl(config.directoryUrl);
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const secretName = store.accountSecretName(directoryUrl, config.email);
-  const stored = parseAccount(options.preloaded ?? (await store.read(secretName)));
+  const text = options.preloaded !== undefined ? options.preloaded : await store.read(secretName);
+  const stored = parseAccount(text);
   if (stored) {
     return new Client({
       directoryUrl,

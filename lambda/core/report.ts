@@ -67,18 +67,17 @@ export function emitMetrics(metrics: Metrics, works: Work[], report: RunReport, 
   let minDays = Number.POSITIVE_INFINITY;
   for (const work of works) {
     const cert = served(work);
-    const perCertificate = (name: string, value: number) => {
-      const single = metrics.singleMetric();
-      single.addDimension(CERTIFICATE_DIMENSION, work.cert.name);
-      single.addMetric(name, MetricUnit.Count, value);
-    };
+    // One EMF document per certificate: its dimension, then every metric of the certificate.
+    metrics.addDimension(CERTIFICATE_DIMENSION, work.cert.name);
     if (cert) {
       const days = Math.floor(((Date.parse(cert.notAfter) - now.getTime()) / DAY_MS) * 100) / 100;
       minDays = Math.min(minDays, days);
-      perCertificate(MetricName.DaysUntilExpiry, days);
+      metrics.addMetric(MetricName.DaysUntilExpiry, MetricUnit.Count, days);
     }
-    if (work.issued || work.resume) perCertificate(MetricName.RenewalSuccess, 1);
-    perCertificate(MetricName.RenewalFailure, work.failure ? 1 : 0);
+    if (work.issued || work.resume)
+      metrics.addMetric(MetricName.RenewalSuccess, MetricUnit.Count, 1);
+    metrics.addMetric(MetricName.RenewalFailure, MetricUnit.Count, work.failure ? 1 : 0);
+    metrics.publishStoredMetrics();
   }
   if (Number.isFinite(minDays))
     metrics.addMetric(MetricName.MinDaysUntilExpiry, MetricUnit.Count, minDays);

@@ -108,7 +108,8 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
   const issueCtx: IssueContext = {
     dns: deps.dns,
     store,
-    openOrders: () => deps.openOrders(loaded.extra.get(accountSecret)),
+    // The batch read is authoritative: an absent account secret means a new account.
+    openOrders: () => deps.openOrders(loaded.extra.get(accountSecret) ?? ''),
     concurrency: config.concurrency,
     logger,
     remainingMs: deps.remainingMs ?? (() => Number.POSITIVE_INFINITY),
@@ -147,7 +148,7 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
       renewBeforeDays: config.renewal.renewBeforeDays,
       now,
     });
-    work.log.info('decision', {
+    work.log.debug('decision', {
       issue: work.decision.issue,
       kind: work.decision.kind,
       reason: work.decision.reason,

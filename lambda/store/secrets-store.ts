@@ -14,6 +14,7 @@ import {
   GetSecretValueCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
+  ResourceExistsException,
   ResourceNotFoundException,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
@@ -87,6 +88,8 @@ export class SecretsStore {
   private readonly client: SecretsManagerClient;
   readonly prefix: string;
   private readonly kmsKeyId?: string;
+  /** Secrets the latest batch read reported as not existing. */
+  private readonly missing = new Set<string>();
 
   constructor(options: SecretsStoreOptions) {
     this.client = options.client;
@@ -125,11 +128,14 @@ export class SecretsStore {
       batches.map(async (ids) => {
         const out = await this.client.send(new BatchGetSecretValueCommand({ SecretIdList: ids }));
         for (const value of out.SecretValues ?? []) {
+          if (value.Name) this.missing.delete(value.Name);
           if (value.Name && value.SecretString !== undefined)
             values.set(value.Name, { text: value.SecretString, versionId: value.VersionId });
         }
         for (const error of out.Errors ?? []) {
-          if (error.ErrorCode !== 'ResourceNotFoundException') {
+          if (error.ErrorCode === 'ResourceNotFoundException') {
+            if (error.SecretId) this.missing.add(error.SecretId);
+          } else {
             throw new StoreError(
               `cannot read secret ${error.SecretId}: ${error.ErrorCode}: ${error.Message}`,
             );
@@ -228,6 +234,12 @@ export class SecretsStore {
     text: string,
     stage: typeof CURRENT | typeof PENDING,
   ): Promise<string> {
+    // A secret the last batch read found missing is created straight away (one call, not a
+    // failed PutSecretValue first); either guess being stale falls back to the other call.
+    if (this.missing.has(secretName)) {
+      const created = await this.create(secretName, text, true);
+      if (created !== undefined) return created;
+    }
     try {
       const out = await this.client.send(
         new PutSecretValueCommand({
@@ -244,8 +256,19 @@ export class SecretsStore {
         });
       }
     }
+    return (await this.create(secretName, text, false)) ?? '';
+  }
+
+  /**
+   * Creates the secret with `text` as its first, current version: a new secret has no previous
+   * certificate to protect. Returns undefined when it exists already and `tolerateExisting`.
+   */
+  private async create(
+    secretName: string,
+    text: string,
+    tolerateExisting: boolean,
+  ): Promise<string | undefined> {
     try {
-      // A new secret has no previous certificate to protect: its first version is current.
       const out = await this.client.send(
         new CreateSecretCommand({
           Name: secretName,
@@ -255,8 +278,11 @@ export class SecretsStore {
           Tags: [{ Key: 'ManagedBy', Value: 'acme-renewer' }],
         }),
       );
+      this.missing.delete(secretName);
       return out.VersionId ?? '';
     } catch (error) {
+      this.missing.delete(secretName);
+      if (tolerateExisting && error instanceof ResourceExistsException) return undefined;
       throw new StoreError(`cannot create secret ${secretName}: ${describe(error)}`, {
         cause: error,
       });

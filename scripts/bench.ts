@@ -1,0 +1,255 @@
+/**
+ * `npm run bench`: the function's cost at both ends, on the local cloud. For N certificates over
+ * 4 hosted zones (every other one an apex + wildcard pair), 20 certificates per HTTPS listener,
+ * it measures an issuing run and then an idle run (everything up to date), each in a fresh
+ * process running the built bundle: wall time, ACME requests, AWS calls, peak memory. Then the
+ * bundle's size and cold start. Medians over BENCH_REPEATS runs (default 3). Pebble runs with
+ * PEBBLE_VA_NOSLEEP=1 and no nonce rejection, so the figures measure this code, not Pebble.
+ *
+ * Environment: BENCH_SIZES (default "1,10,50,200"), BENCH_REPEATS (default 3).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { gzipSync } from 'node:zlib';
+import { type InvokeOutcome, type LocalCloud, startLocalCloud } from '../local/cloud.js';
+import { placeholderCertificate } from '../local/placeholder-cert.js';
+
+const SIZES = (process.env.BENCH_SIZES ?? '1,10,50,200').split(',').map(Number);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const ZONES = 4;
+const PER_LISTENER = 20;
+
+interface Sample {
+  wallMs: number;
+  acmeRequests: number;
+  awsCalls: number;
+  byOperation: Record<string, number>;
+  changeBatches: number;
+  throttled: number;
+  maxRssMb: number;
+  actions: Record<string, number>;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+function runStats(outcome: InvokeOutcome): { acmeRequests: number } {
+  for (const line of outcome.lines) {
+    if (!line.includes('"run stats"')) continue;
+    const parsed = JSON.parse(line) as { acmeRequests?: number };
+    return { acmeRequests: parsed.acmeRequests ?? 0 };
+  }
+  return { acmeRequests: Number.NaN };
+}
+
+function sample(cloud: LocalCloud, outcome: InvokeOutcome): Sample {
+  if (!outcome.ok) throw new Error(`run failed: ${outcome.error?.message}`);
+  const calls = cloud.emulator.calls;
+  const byOperation: Record<string, number> = {};
+  for (const call of calls) {
+    const key = `${call.service}:${call.operation}`;
+    byOperation[key] = (byOperation[key] ?? 0) + 1;
+  }
+  const actions: Record<string, number> = {};
+  for (const r of outcome.report?.results ?? []) actions[r.action] = (actions[r.action] ?? 0) + 1;
+  return {
+    wallMs: outcome.durationMs,
+    acmeRequests: runStats(outcome).acmeRequests,
+    awsCalls: calls.length,
+    byOperation,
+    changeBatches: byOperation['route53:ChangeResourceRecordSets'] ?? 0,
+    throttled: calls.filter((c) => c.status === 400 && /Throttl/.test(c.operation)).length,
+    maxRssMb: Math.round(outcome.maxRssKb / 1024),
+    actions,
+  };
+}
+
+/** Seeds zones and listeners for n certificates; returns the configuration. */
+function seed(cloud: LocalCloud, n: number): unknown {
+  const zones = Array.from({ length: ZONES }, (_, z) =>
+    cloud.emulator.createHostedZone(`bench${z}.test`),
+  );
+  const placeholder = placeholderCertificate('bench.test');
+  const listeners: string[] = [];
+  for (let l = 0; l < Math.ceil(n / PER_LISTENER); l++) {
+    const lb = cloud.emulator.createLoadBalancer({ name: `bench-${l}`, type: 'application' });
+    const seeded = cloud.emulator.importCertificate(placeholder);
+    listeners.push(
+      cloud.emulator.createListener({
+        loadBalancerArn: lb.arn,
+        protocol: 'HTTPS',
+        port: 443,
+        defaultCertificateArn: seeded.arn,
+      }).arn,
+    );
+  }
+  const certificates = Array.from({ length: n }, (_, i) => {
+    const zone = (zones[i % ZONES]?.name ?? 'bench0.test').replace(/\.$/, '');
+    const apex = `c${i}.${zone}`;
+    return {
+      name: `c${i}`,
+      domains: i % 2 === 0 ? [apex, `*.${apex}`] : [apex],
+      listeners: [
+        {
+          arn: listeners[Math.floor(i / PER_LISTENER)],
+          mode: i % PER_LISTENER === 0 ? 'default' : 'sni',
+        },
+      ],
+    };
+  });
+  return {
+    acme: { directoryUrl: cloud.directoryUrl },
+    dns: { propagationResolvers: [cloud.dns.address] },
+    certificates,
+  };
+}
+
+async function measure(n: number): Promise<{ issue: Sample; idle: Sample }> {
+  const cloud = await startLocalCloud({
+    pebble: { noSleep: true, nonceRejectPercent: 0, authzReusePercent: 0 },
+  });
+  try {
+    const config = seed(cloud, n);
+    cloud.emulator.resetCalls();
+    const issue = sample(cloud, await cloud.invoke({}, { config }));
+    cloud.emulator.resetCalls();
+    const idle = sample(cloud, await cloud.invoke({}, { config }));
+    if (idle.actions.unchanged !== n)
+      throw new Error(`idle run changed something: ${JSON.stringify(idle.actions)}`);
+    return { issue, idle };
+  } finally {
+    await cloud.stop();
+  }
+}
+
+function coldStart(): { loadMs: number; processMs: number } {
+  const loads: number[] = [];
+  const totals: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const started = process.hrtime.bigint();
+    const out = execFileSync(process.execPath, [
+      '-e',
+      `const t=process.hrtime.bigint();const m=require('./dist/lambda/index.js');if(typeof m.handler!=='function')process.exit(2);console.log(Number(process.hrtime.bigint()-t)/1e6)`,
+    ]).toString();
+    totals.push(Number(process.hrtime.bigint() - started) / 1e6);
+    loads.push(Number(out.trim()));
+  }
+  return { loadMs: median(loads), processMs: median(totals) };
+}
+
+function row(cells: Array<string | number>): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${REPEATS} runs per size, medians`,
+  );
+  const results: Array<{ n: number; issue: Sample[]; idle: Sample[] }> = [];
+  for (const n of SIZES) {
+    const issue: Sample[] = [];
+    const idle: Sample[] = [];
+    for (let r = 0; r < REPEATS; r++) {
+      const m = await measure(n);
+      issue.push(m.issue);
+      idle.push(m.idle);
+      process.stderr.write(
+        `  N=${n} run ${r + 1}: issue ${m.issue.wallMs} ms, idle ${m.idle.wallMs} ms\n`,
+      );
+    }
+    results.push({ n, issue, idle });
+  }
+  const med = (samples: Sample[], pick: (s: Sample) => number) => median(samples.map(pick));
+
+  console.log(
+    '\n' +
+      row([
+        'N',
+        'run',
+        'wall ms',
+        'ACME requests',
+        'AWS calls',
+        'Route 53 changes',
+        'zones',
+        'throttled',
+        'peak RSS MB',
+      ]),
+  );
+  console.log(row(['---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
+  for (const { n, issue, idle } of results) {
+    for (const [label, samples] of [
+      ['issue', issue],
+      ['idle', idle],
+    ] as const) {
+      console.log(
+        row([
+          n,
+          label,
+          med(samples, (s) => s.wallMs),
+          med(samples, (s) => s.acmeRequests),
+          med(samples, (s) => s.awsCalls),
+          med(samples, (s) => s.changeBatches),
+          Math.min(n, ZONES),
+          med(samples, (s) => s.throttled),
+          med(samples, (s) => s.maxRssMb),
+        ]),
+      );
+    }
+  }
+  const one = results.find((r) => r.n === 1);
+  const fifty = results.find((r) => r.n === 50);
+  if (one && fifty) {
+    const ratio = med(fifty.issue, (s) => s.wallMs) / med(one.issue, (s) => s.wallMs);
+    console.log(`\nissuing run, N=50 / N=1: ${ratio.toFixed(2)}x (target <= 3x)`);
+  }
+
+  console.log('\nAWS calls by operation (first run of each size):');
+  const ops = [
+    ...new Set(
+      results.flatMap((r) => [
+        ...Object.keys(r.issue[0]?.byOperation ?? {}),
+        ...Object.keys(r.idle[0]?.byOperation ?? {}),
+      ]),
+    ),
+  ].sort();
+  console.log(row(['operation', ...results.flatMap((r) => [`N=${r.n} issue`, `N=${r.n} idle`])]));
+  console.log(row(['---', ...results.flatMap(() => ['---:', '---:'])]));
+  for (const op of ops) {
+    console.log(
+      row([
+        op,
+        ...results.flatMap((r) => [
+          r.issue[0]?.byOperation[op] ?? 0,
+          r.idle[0]?.byOperation[op] ?? 0,
+        ]),
+      ]),
+    );
+  }
+
+  const bundle = readFileSync('dist/lambda/index.js');
+  const cold = coldStart();
+  console.log('\nbundle and cold start:');
+  console.log(row(['bundle', 'raw KiB', 'gzip KiB', 'require() ms', 'node process ms']));
+  console.log(row(['---', '---:', '---:', '---:', '---:']));
+  console.log(
+    row([
+      'dist/lambda/index.js',
+      (bundle.length / 1024).toFixed(0),
+      (gzipSync(bundle).length / 1024).toFixed(0),
+      cold.loadMs.toFixed(0),
+      cold.processMs.toFixed(0),
+    ]),
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    console.error(`bench failed: ${error.message}`);
+    process.exit(1);
+  },
+);
