@@ -25,8 +25,11 @@ export function toResult(work: Work, dryRun: boolean): CertificateResult {
   };
   const decision = work.decision?.reason ?? '';
   if (work.failure) {
+    const kept = work.state.current
+      ? 'the previous certificate stays stored and served'
+      : 'nothing was stored';
     const reason = work.decision?.issue
-      ? `${decision}; the previous certificate stays stored and served`
+      ? `${decision}; ${kept}`
       : decision || 'could not be processed';
     return {
       ...base,
