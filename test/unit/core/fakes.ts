@@ -1,0 +1,525 @@
+/**
+ * Hand-written fakes of the renewer's external systems, for tests of the run orchestration.
+ * Each fake records its calls (and appends to a shared `events` list, to check ordering) and
+ * keeps just enough state to make a second run see what the first one did.
+ */
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type {
+  AcmeOrders,
+  IssuedCertificate,
+  PendingChallenge,
+  PreparedOrder,
+} from '../../../lambda/acme/orders.js';
+import { createPrivateKey } from '../../../lambda/acme/pem.js';
+import { type KeyType, parseConfig, type RenewerConfigInput } from '../../../lambda/config.js';
+import type { RunDependencies } from '../../../lambda/core/run.js';
+import type {
+  Dns01Solver,
+  HostedZoneInfo,
+  RecordFailure,
+  StoredCertificate,
+  TxtRecord,
+} from '../../../lambda/core/types.js';
+import {
+  ACM_KEY_ALGORITHMS,
+  type AcmCertificateInfo,
+  type AcmDeployer,
+  type CertificateMaterial,
+} from '../../../lambda/deploy/acm.js';
+import type {
+  DesiredListenerState,
+  ListenerDeployer,
+  ListenerView,
+} from '../../../lambda/deploy/listeners.js';
+import {
+  CURRENT,
+  PENDING,
+  parseStored,
+  type SecretsStore,
+  type StoredState,
+} from '../../../lambda/store/secrets-store.js';
+
+export const ACCOUNT = '111122223333';
+
+/** An ELBv2 listener ARN in `region`. */
+export function listenerArn(region: string, id: number): string {
+  return `arn:aws:elasticloadbalancing:${region}:${ACCOUNT}:listener/app/web/0123456789abcdef/${id.toString(16).padStart(16, '0')}`;
+}
+
+/** A real certificate (signed by a test CA) with a unique serial; no leading zero nibble. */
+export interface TestCertificate {
+  pem: string;
+  chain: string;
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  issuer: string;
+}
+
+/**
+ * Makes `count` real certificates with openssl, once: a CA and leaves it signs, each with its
+ * own serial, valid for 90 days from now. Parsed with node:crypto X509Certificate.
+ */
+export function makeCertificates(count: number): TestCertificate[] {
+  const dir = mkdtempSync(join(tmpdir(), 'renewer-run-'));
+  const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  try {
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+    const caSubject = ['-subj', '/O=Test CA/CN=Test Root'];
+    openssl([
+      'req',
+      '-x509',
+      ...ec,
+      ...caSubject,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '365',
+    ]);
+    openssl(['req', ...ec, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=example.com']);
+    writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:example.com,DNS:*.example.com\n');
+    const chain = readFileSync(join(dir, 'ca.pem'), 'utf8');
+    const out: TestCertificate[] = [];
+    for (let i = 0; i < count; i++) {
+      const serial = `7e${(0x100000 + i).toString(16)}`;
+      openssl([
+        'x509',
+        '-req',
+        '-in',
+        'leaf.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        `0x${serial}`,
+        '-days',
+        '90',
+        '-extfile',
+        'ext.cnf',
+        '-out',
+        `leaf-${i}.pem`,
+      ]);
+      const pem = readFileSync(join(dir, `leaf-${i}.pem`), 'utf8');
+      const x509 = new X509Certificate(pem);
+      out.push({
+        pem,
+        chain,
+        serial: x509.serialNumber.toLowerCase(),
+        notBefore: new Date(x509.validFrom),
+        notAfter: new Date(x509.validTo),
+        issuer: x509.issuer.split('\n').join(', '),
+      });
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The ACME side: orders with DNS-01 challenges, validation, finalization with a new key. */
+export class FakeOrders {
+  prepared: string[][] = [];
+  validated: string[][] = [];
+  finalized: Array<{ domains: string[]; keyType: KeyType }> = [];
+  /** Every private key this fake generated (to prove none leaks). */
+  privateKeys: string[] = [];
+  validateError?: (domains: string[]) => Error | undefined;
+  onPrepare?: () => void;
+  private next = 0;
+
+  constructor(
+    private readonly certificates: TestCertificate[],
+    private readonly events: string[],
+  ) {}
+
+  async prepare(domains: readonly string[]): Promise<PreparedOrder> {
+    this.prepared.push([...domains]);
+    this.events.push(`order:${domains.join(',')}`);
+    this.onPrepare?.();
+    const n = this.prepared.length;
+    const challenges: PendingChallenge[] = domains.map((domain) => {
+      const identifier = domain.replace(/^\*\./, '');
+      return {
+        identifier,
+        recordName: `_acme-challenge.${identifier}`,
+        value: `txt-${n}-${domain}`,
+        challenge: {} as PendingChallenge['challenge'],
+      };
+    });
+    return { order: { domains } as unknown as PreparedOrder['order'], challenges };
+  }
+
+  async validate(prepared: PreparedOrder): Promise<void> {
+    const domains = (prepared.order as unknown as { domains: string[] }).domains;
+    this.validated.push([...domains]);
+    const error = this.validateError?.(domains);
+    if (error) throw error;
+  }
+
+  async finalize(
+    _prepared: PreparedOrder,
+    domains: readonly string[],
+    keyType: KeyType,
+  ): Promise<IssuedCertificate> {
+    this.finalized.push({ domains: [...domains], keyType });
+    const cert = this.certificates[this.next++];
+    if (!cert) throw new Error('test ran out of certificates');
+    const privateKey = await createPrivateKey(keyType);
+    this.privateKeys.push(privateKey);
+    return {
+      certificate: cert.pem,
+      chain: cert.chain,
+      fullchain: `${cert.pem}${cert.chain}`,
+      privateKey,
+      serial: cert.serial,
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
+      issuer: cert.issuer,
+    };
+  }
+
+  asOrders(): AcmeOrders {
+    return this as unknown as AcmeOrders;
+  }
+}
+
+/** Route 53 DNS-01: zones by longest suffix; records every present/cleanup batch. */
+export class FakeDns implements Dns01Solver {
+  presented: TxtRecord[][] = [];
+  waited: TxtRecord[][] = [];
+  cleaned: TxtRecord[][] = [];
+  findZoneCalls: string[] = [];
+
+  constructor(
+    private readonly zones: Record<string, string>,
+    private readonly events: string[],
+  ) {}
+
+  async findZone(domain: string, hostedZoneId?: string): Promise<HostedZoneInfo> {
+    this.findZoneCalls.push(domain);
+    const bare = domain.replace(/^\*\./, '');
+    const name = Object.keys(this.zones)
+      .filter((zone) => bare === zone || bare.endsWith(`.${zone}`))
+      .sort((a, b) => b.length - a.length)[0];
+    if (!name) throw new Error(`no public Route 53 hosted zone holds the domain ${domain}`);
+    return { id: hostedZoneId ?? (this.zones[name] as string), name };
+  }
+
+  async present(records: TxtRecord[]): Promise<RecordFailure[]> {
+    this.presented.push(records.map((r) => ({ ...r })));
+    this.events.push('present');
+    return [];
+  }
+
+  /** Makes `waitVisible` throw (a solver bug or a crash mid-way). */
+  waitVisibleThrows?: Error;
+
+  async waitVisible(records: TxtRecord[]): Promise<RecordFailure[]> {
+    this.waited.push(records.map((r) => ({ ...r })));
+    if (this.waitVisibleThrows) throw this.waitVisibleThrows;
+    return [];
+  }
+
+  /** Makes `cleanup` report these records as failed (the zone could not be changed). */
+  cleanupError?: (record: TxtRecord) => Error | undefined;
+
+  async cleanup(records: TxtRecord[]): Promise<RecordFailure[]> {
+    this.cleaned.push(records.map((r) => ({ ...r })));
+    this.events.push('cleanup');
+    return records.flatMap((record) => {
+      const error = this.cleanupError?.(record);
+      return error ? [{ record, error }] : [];
+    });
+  }
+}
+
+/** ACM per region: imported certificates with their serial and key algorithm. */
+export class FakeAcm {
+  certificates = new Map<string, AcmCertificateInfo & { region: string }>();
+  imported: Array<{ region: string; name: string; arn: string; serial: string }> = [];
+  reimported: Array<{ region: string; arn: string; serial: string }> = [];
+  deleted: Array<{ region: string; arn: string }> = [];
+  reimportError?: Error;
+  importError?: (region: string) => Error | undefined;
+  private next = 0;
+
+  constructor(private readonly events: string[]) {}
+
+  async importNew(region: string, name: string, material: CertificateMaterial): Promise<string> {
+    const error = this.importError?.(region);
+    if (error) throw error;
+    const stored = material as StoredCertificate;
+    const arn = `arn:aws:acm:${region}:${ACCOUNT}:certificate/${name}-${++this.next}`;
+    this.certificates.set(arn, {
+      arn,
+      region,
+      serial: stored.serial,
+      keyAlgorithm: ACM_KEY_ALGORITHMS[stored.keyType],
+      inUseBy: [],
+    });
+    this.imported.push({ region, name, arn, serial: stored.serial });
+    this.events.push(`import:${arn}`);
+    return arn;
+  }
+
+  async reimport(region: string, arn: string, material: CertificateMaterial): Promise<void> {
+    if (this.reimportError) throw this.reimportError;
+    const stored = material as StoredCertificate;
+    const info = this.certificates.get(arn);
+    if (!info) throw new Error(`no certificate ${arn}`);
+    info.serial = stored.serial;
+    this.reimported.push({ region, arn, serial: stored.serial });
+    this.events.push(`reimport:${arn}`);
+  }
+
+  async describe(_region: string, arn: string): Promise<AcmCertificateInfo | undefined> {
+    const info = this.certificates.get(arn);
+    return info && { ...info };
+  }
+
+  async deleteIfUnused(region: string, arn: string) {
+    this.deleted.push({ region, arn });
+    this.events.push(`delete:${arn}`);
+    this.certificates.delete(arn);
+    return 'deleted' as const;
+  }
+
+  async isManaged(_region: string, arn: string): Promise<boolean> {
+    return this.certificates.has(arn);
+  }
+
+  asDeployer(): AcmDeployer {
+    return this as unknown as AcmDeployer;
+  }
+}
+
+/** ELBv2 listeners: what each serves; `apply` makes it serve the desired state. */
+export class FakeListeners {
+  views = new Map<string, ListenerView | Error>();
+  applied: Array<{ arn: string; desired: DesiredListenerState }> = [];
+  described: string[][] = [];
+
+  constructor(private readonly events: string[]) {}
+
+  add(arn: string, defaultCertificateArn?: string): void {
+    const region = arn.split(':')[3] ?? '';
+    this.views.set(arn, {
+      arn,
+      region,
+      protocol: 'HTTPS',
+      defaultCertificateArn,
+      certificateArns: [],
+    });
+  }
+
+  view(arn: string): ListenerView {
+    const view = this.views.get(arn);
+    if (!view || view instanceof Error) throw new Error(`no listener ${arn}`);
+    return view;
+  }
+
+  async describe(arns: string[]): Promise<Map<string, ListenerView | Error>> {
+    this.described.push([...arns]);
+    const out = new Map<string, ListenerView | Error>();
+    for (const arn of arns) {
+      const view = this.views.get(arn);
+      if (view instanceof Error) out.set(arn, view);
+      else if (view) out.set(arn, { ...view, certificateArns: [...view.certificateArns] });
+      else out.set(arn, new Error(`listener ${arn} not found`));
+    }
+    return out;
+  }
+
+  async apply(view: ListenerView, desired: DesiredListenerState): Promise<string[]> {
+    this.applied.push({ arn: view.arn, desired: { ...desired, sniArns: [...desired.sniArns] } });
+    this.events.push(`apply:${view.arn}`);
+    const state = this.view(view.arn);
+    if (desired.defaultArn) state.defaultCertificateArn = desired.defaultArn;
+    state.certificateArns = [...desired.sniArns];
+    return [];
+  }
+
+  asDeployer(): ListenerDeployer {
+    return this as unknown as ListenerDeployer;
+  }
+}
+
+interface Version {
+  id: string;
+  text: string;
+  stages: string[];
+}
+
+/** Secrets Manager, in memory: versions with staging labels, as the real store uses them. */
+export class MemoryStore {
+  readonly prefix = 'acme-renewer';
+  secrets = new Map<string, Version[]>();
+  writes: Array<{ secretName: string; stage: string; versionId: string }> = [];
+  promotions: Array<{ name: string; versionId: string; currentVersionId?: string }> = [];
+  loads: Array<{ names: string[]; extra: string[] }> = [];
+  writeError?: (secretName: string) => Error | undefined;
+  private next = 0;
+
+  constructor(private readonly events: string[]) {}
+
+  secretName(name: string): string {
+    return `${this.prefix}/${name}`;
+  }
+
+  accountSecretName(directoryUrl: string, email: string | undefined): string {
+    return `${this.prefix}/_acme-account-${Buffer.from(`${directoryUrl}|${email}`).toString('hex').slice(-8)}`;
+  }
+
+  journalSecretName(): string {
+    return `${this.prefix}/_dns-journal`;
+  }
+
+  /** The version holding `stage` in a secret. */
+  version(secretName: string, stage: string): Version | undefined {
+    return this.secrets.get(secretName)?.find((v) => v.stages.includes(stage));
+  }
+
+  /** The parsed certificate at `stage` of certificate `name`. */
+  certificate(name: string, stage = CURRENT): StoredCertificate | undefined {
+    const v = this.version(this.secretName(name), stage);
+    return v && (JSON.parse(v.text) as StoredCertificate);
+  }
+
+  async loadCertificates(
+    names: string[],
+    extraSecretNames: string[] = [],
+  ): Promise<{ states: Map<string, StoredState>; extra: Map<string, string> }> {
+    this.loads.push({ names: [...names], extra: [...extraSecretNames] });
+    const states = new Map<string, StoredState>();
+    for (const name of names) {
+      const state: StoredState = {};
+      const current = this.version(this.secretName(name), CURRENT);
+      if (current) {
+        state.currentVersionId = current.id;
+        try {
+          state.current = parseStored(current.text);
+        } catch (error) {
+          state.unreadable = (error as Error).message;
+        }
+      }
+      const pending = this.version(this.secretName(name), PENDING);
+      if (pending) state.pending = { value: parseStored(pending.text), versionId: pending.id };
+      states.set(name, state);
+    }
+    const extra = new Map<string, string>();
+    for (const id of extraSecretNames) {
+      const current = this.version(id, CURRENT);
+      if (current) extra.set(id, current.text);
+    }
+    return { states, extra };
+  }
+
+  async read(secretId: string): Promise<string | undefined> {
+    return this.version(secretId, CURRENT)?.text;
+  }
+
+  async write(secretName: string, text: string, stage: string): Promise<string> {
+    const error = this.writeError?.(secretName);
+    if (error) throw error;
+    const id = `v${++this.next}`;
+    const versions = this.secrets.get(secretName);
+    if (!versions) {
+      // Like CreateSecret: the first version of a new secret is current.
+      this.secrets.set(secretName, [{ id, text, stages: [CURRENT] }]);
+    } else {
+      for (const v of versions) v.stages = v.stages.filter((s) => s !== stage);
+      if (stage === CURRENT) this.moveCurrent(versions, id);
+      versions.push({ id, text, stages: stage === CURRENT ? [CURRENT] : [stage] });
+    }
+    this.writes.push({ secretName, stage, versionId: id });
+    this.events.push(`write:${secretName}:${stage}`);
+    return id;
+  }
+
+  async writeCertificate(name: string, value: StoredCertificate, stage: string): Promise<string> {
+    return this.write(this.secretName(name), JSON.stringify(value), stage);
+  }
+
+  async promote(name: string, versionId: string, currentVersionId?: string): Promise<void> {
+    this.promotions.push({ name, versionId, currentVersionId });
+    this.events.push(`promote:${name}`);
+    const versions = this.secrets.get(this.secretName(name)) ?? [];
+    const target = versions.find((v) => v.id === versionId);
+    if (!target) throw new Error(`no version ${versionId}`);
+    this.moveCurrent(versions, versionId);
+    target.stages = [...target.stages.filter((s) => s !== PENDING), CURRENT];
+  }
+
+  /** Seeds a secret's current value directly (no write recorded). */
+  seed(secretName: string, text: string): void {
+    this.secrets.set(secretName, [{ id: `seed${++this.next}`, text, stages: [CURRENT] }]);
+  }
+
+  private moveCurrent(versions: Version[], newId: string): void {
+    for (const v of versions) v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
+    const old = versions.find((v) => v.stages.includes(CURRENT));
+    if (old && old.id !== newId) {
+      old.stages = [...old.stages.filter((s) => s !== CURRENT), 'AWSPREVIOUS'];
+    }
+  }
+
+  asStore(): SecretsStore {
+    return this as unknown as SecretsStore;
+  }
+}
+
+/** Every fake of one test, wired into the dependencies `run` takes. */
+export interface World {
+  events: string[];
+  orders: FakeOrders;
+  dns: FakeDns;
+  acm: FakeAcm;
+  listeners: FakeListeners;
+  store: MemoryStore;
+  openOrdersCalls: number;
+  deps: RunDependencies;
+  /** Rebuilds the dependencies for a changed configuration, keeping every fake's state. */
+  reconfigure(config: RenewerConfigInput): void;
+}
+
+export function makeWorld(
+  config: RenewerConfigInput,
+  certificates: TestCertificate[],
+  zones: Record<string, string> = { 'example.com': 'ZEXAMPLECOM', 'example.org': 'ZEXAMPLEORG' },
+): World {
+  const events: string[] = [];
+  const world = {
+    events,
+    orders: new FakeOrders(certificates, events),
+    dns: new FakeDns(zones, events),
+    acm: new FakeAcm(events),
+    listeners: new FakeListeners(events),
+    store: new MemoryStore(events),
+    openOrdersCalls: 0,
+  } as World;
+  const logger = new Logger({ serviceName: 'acme-renewer', logLevel: 'DEBUG' });
+  world.reconfigure = (input) => {
+    world.deps = {
+      config: parseConfig(input),
+      store: world.store.asStore(),
+      dns: world.dns,
+      acm: world.acm.asDeployer(),
+      listeners: world.listeners.asDeployer(),
+      openOrders: async () => {
+        world.openOrdersCalls++;
+        return world.orders.asOrders();
+      },
+      logger,
+    };
+  };
+  world.reconfigure(config);
+  return world;
+}
