@@ -26,7 +26,7 @@ export const DIRECTORY_ALIASES = {
 } as const;
 
 /** Default number of certificates whose orders run at the same time (measured: see README). */
-export const DEFAULT_CONCURRENCY = 10;
+export const DEFAULT_CONCURRENCY = 20;
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const CERT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

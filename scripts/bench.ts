@@ -6,7 +6,8 @@
  * bundle's size and cold start. Medians over BENCH_REPEATS runs (default 3). Pebble runs with
  * PEBBLE_VA_NOSLEEP=1 and no nonce rejection, so the figures measure this code, not Pebble.
  *
- * Environment: BENCH_SIZES (default "1,10,50,200"), BENCH_REPEATS (default 3).
+ * Environment: BENCH_SIZES (default "1,10,50,200"), BENCH_REPEATS (default 3), BENCH_CONCURRENCY
+ * (default: the configuration's default).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -102,6 +103,9 @@ function seed(cloud: LocalCloud, n: number): unknown {
     };
   });
   return {
+    ...(process.env.BENCH_CONCURRENCY
+      ? { concurrency: Number(process.env.BENCH_CONCURRENCY) }
+      : {}),
     acme: { directoryUrl: cloud.directoryUrl },
     dns: { propagationResolvers: [cloud.dns.address] },
     certificates,

@@ -32,7 +32,8 @@ export function readCertificate(pem: string): CertificateFacts {
     .filter((entry) => entry.startsWith('DNS:'))
     .map((entry) => entry.slice(4).toLowerCase());
   return {
-    serial: cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''),
+    // The same bytes `openssl x509 -serial` and ACM show (leading zero bytes kept).
+    serial: cert.serialNumber.toLowerCase(),
     notBefore: new Date(cert.validFrom),
     notAfter: new Date(cert.validTo),
     issuer: cert.issuer.split('\n').join(', '),

@@ -53,55 +53,70 @@ async function deployOne(ctx: DeployContext, work: Work): Promise<void> {
   const regions = [...new Set(cert.listeners.map((l) => regionOf(l.arn)))];
   const arns: Record<string, string> = {};
   const reimport: string[] = [];
-  const imported: Array<{ region: string; arn: string }> = [];
+  const needNew: string[] = [];
 
   for (const region of regions) {
-    let arn = base[region];
-    if (arn) {
-      const servedHere = cert.listeners
-        .filter((l) => regionOf(l.arn) === region)
-        .every((l) => serves(ctx.views.get(l.arn), arn as string, l.mode));
-      if (fresh || !servedHere) {
-        const info = await ctx.acm.describe(region, arn);
-        if (!info) {
-          work.log.warn('acm certificate missing; importing again', { region, arn });
-          arn = undefined;
-        } else if (info.keyAlgorithm !== ACM_KEY_ALGORITHMS[candidate.keyType]) {
-          arn = undefined;
-        } else if (fresh || info.serial !== candidate.serial) {
-          reimport.push(region);
-        }
-      }
-    }
+    const arn = base[region];
     if (!arn) {
-      arn = await ctx.acm.importNew(region, cert.name, candidate);
-      imported.push({ region, arn });
-      work.changes.push(`imported into ACM ${arn}`);
+      needNew.push(region);
+      continue;
+    }
+    const servedHere = cert.listeners
+      .filter((l) => regionOf(l.arn) === region)
+      .every((l) => serves(ctx.views.get(l.arn), arn, l.mode));
+    if (fresh || !servedHere) {
+      const info = await ctx.acm.describe(region, arn);
+      if (!info) {
+        work.log.warn('acm certificate missing; importing again', { region, arn });
+        needNew.push(region);
+        continue;
+      }
+      if (info.keyAlgorithm !== ACM_KEY_ALGORITHMS[candidate.keyType]) {
+        needNew.push(region);
+        continue;
+      }
+      if (fresh || info.serial !== candidate.serial) reimport.push(region);
     }
     arns[region] = arn;
   }
 
-  const value: StoredCertificate = { ...candidate, acmCertificateArn: arns };
-  let pendingVersion: string | undefined;
+  // A new certificate is stored before anything else, so an ACM failure never loses it: a
+  // renewal as AWSPENDING (consumers keep the previous one), a first certificate as AWSCURRENT.
+  // The next run finds it and finishes the deploy without a new order.
+  const stage = work.issued ? (current ? PENDING : CURRENT) : work.resume ? PENDING : CURRENT;
+  let pendingVersion = work.resume?.versionId;
+  let stored: Record<string, string> | undefined = work.issued
+    ? undefined
+    : candidate.acmCertificateArn;
+  const store = async (arnsNow: Record<string, string>) => {
+    const versionId = await ctx.store.writeCertificate(
+      cert.name,
+      { ...candidate, acmCertificateArn: arnsNow },
+      stage,
+    );
+    if (stage === PENDING) pendingVersion = versionId;
+    stored = { ...arnsNow };
+  };
+  if (work.issued) await store(arns);
+
+  // New ARNs are imported before the secret records them; one that cannot be recorded is
+  // deleted again (nothing serves it yet) rather than leaked.
+  const imported: Array<{ region: string; arn: string }> = [];
   try {
-    if (work.issued) {
-      const stage = current ? PENDING : CURRENT;
-      const versionId = await ctx.store.writeCertificate(cert.name, value, stage);
-      if (stage === PENDING) pendingVersion = versionId;
-    } else if (work.resume) {
-      pendingVersion = sameArns(arns, work.resume.value.acmCertificateArn)
-        ? work.resume.versionId
-        : await ctx.store.writeCertificate(cert.name, value, PENDING);
-    } else if (!sameArns(arns, candidate.acmCertificateArn)) {
-      await ctx.store.writeCertificate(cert.name, value, CURRENT);
+    for (const region of needNew) {
+      const arn = await ctx.acm.importNew(region, cert.name, candidate);
+      imported.push({ region, arn });
+      arns[region] = arn;
+      work.changes.push(`imported into ACM ${arn}`);
     }
+    if (!stored || !sameArns(arns, stored)) await store(arns);
   } catch (error) {
-    // Nothing serves a certificate imported a moment ago: remove it rather than leak it.
     await Promise.all(
       imported.map(({ region, arn }) => ctx.acm.deleteIfUnused(region, arn).catch(() => 'kept')),
     );
     throw error;
   }
+  const value: StoredCertificate = { ...candidate, acmCertificateArn: arns };
   for (const region of reimport) {
     await ctx.acm.reimport(region, arns[region] as string, value);
     work.changes.push(`re-imported into ACM ${arns[region]}`);

@@ -20,6 +20,8 @@ export interface IssueContext {
   remainingMs: () => number;
   /** Time a certificate needs from order to deploy; no order starts with less left. */
   reserveMs: number;
+  /** Journal values an earlier run left that this run could not clean up either. */
+  leftover?: TxtRecord[];
 }
 
 /** The DNS journal: values presented and not yet cleaned up, for a run cut off mid-way. */
@@ -60,21 +62,34 @@ async function writeJournal(ctx: IssueContext, records: TxtRecord[]): Promise<bo
   }
 }
 
-/** Removes values left by earlier runs that were cut off; clears the journal when done. */
+/**
+ * Removes values left by earlier runs that were cut off. Values it cannot remove stay in the
+ * journal (`ctx.leftover`), so a later run tries again.
+ */
 export async function cleanupJournal(ctx: IssueContext, records: TxtRecord[]): Promise<void> {
   if (records.length === 0) return;
   ctx.logger.info('cleaning up dns values left by an earlier run', { count: records.length });
   const failures = await ctx.dns.cleanup(records);
-  if (failures.length === 0) await writeJournal(ctx, []);
-  else ctx.logger.warn('dns clean-up of earlier values failed', { count: failures.length });
+  ctx.leftover = failures.map((f) => f.record);
+  if (failures.length > 0) {
+    ctx.logger.warn('dns clean-up of earlier values failed', {
+      count: failures.length,
+      error: failures[0]?.error.message,
+    });
+  }
+  await writeJournal(ctx, ctx.leftover);
+}
+
+function defer(ctx: IssueContext, work: Work): void {
+  const left = ctx.remainingMs();
+  work.deferred = `deferred to the next run: ${Math.round(left / 1000)} s left before the Lambda timeout, an issuance needs up to ${Math.round(ctx.reserveMs / 1000)} s`;
+  work.log.warn('certificate deferred', { remainingMs: left, reserveMs: ctx.reserveMs });
 }
 
 /** Prepares an order: zones first (no order is wasted on a domain in no zone), then the order. */
 async function prepare(ctx: IssueContext, orders: AcmeOrders, work: Work): Promise<void> {
-  const left = ctx.remainingMs();
-  if (left < ctx.reserveMs) {
-    work.deferred = `deferred to the next run: ${Math.round(left / 1000)} s left before the Lambda timeout, an issuance needs up to ${Math.round(ctx.reserveMs / 1000)} s`;
-    work.log.warn('certificate deferred', { remainingMs: left, reserveMs: ctx.reserveMs });
+  if (ctx.remainingMs() < ctx.reserveMs) {
+    defer(ctx, work);
     return;
   }
   try {
@@ -98,6 +113,10 @@ async function prepare(ctx: IssueContext, orders: AcmeOrders, work: Work): Promi
 /** Issues a certificate for every work in `due`; each ends issued, failed or deferred. */
 export async function issueAll(ctx: IssueContext, due: Work[]): Promise<void> {
   if (due.length === 0) return;
+  if (ctx.remainingMs() < ctx.reserveMs) {
+    for (const work of due) defer(ctx, work);
+    return;
+  }
   let orders: AcmeOrders;
   try {
     orders = await ctx.openOrders();
@@ -110,7 +129,8 @@ export async function issueAll(ctx: IssueContext, due: Work[]): Promise<void> {
   const presenting = due.filter(active);
   const records = presenting.flatMap((w) => w.records);
   if (records.length > 0) {
-    const journaled = await writeJournal(ctx, records);
+    const leftover = ctx.leftover ?? [];
+    const journaled = await writeJournal(ctx, [...leftover, ...records]);
     try {
       failRecords(presenting, await ctx.dns.present(records), 'dns present');
       const visible = presenting.filter(active).flatMap((w) => w.records);
@@ -130,7 +150,7 @@ export async function issueAll(ctx: IssueContext, due: Work[]): Promise<void> {
           error: failures[0]?.error.message,
         });
       } else if (journaled) {
-        await writeJournal(ctx, []);
+        await writeJournal(ctx, leftover);
       }
     }
   }

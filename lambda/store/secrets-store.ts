@@ -192,14 +192,15 @@ export class SecretsStore {
           }
         }
         if (pendingNames.has(secretName)) {
-          const out = await this.client.send(
-            new GetSecretValueCommand({ SecretId: secretName, VersionStage: PENDING }),
-          );
           try {
+            const out = await this.client.send(
+              new GetSecretValueCommand({ SecretId: secretName, VersionStage: PENDING }),
+            );
             if (out.VersionId)
               state.pending = { value: parseStored(out.SecretString), versionId: out.VersionId };
           } catch {
-            // An unreadable pending version is ignored: the next issuance replaces it.
+            // An unreadable pending version is ignored: the next issuance replaces it, and a
+            // failed read only delays finishing its deploy to a later run.
           }
         }
         states.set(name, state);

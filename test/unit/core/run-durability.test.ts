@@ -1,0 +1,142 @@
+/**
+ * What a failed run leaves behind: nothing issued is thrown away, nothing imported is leaked,
+ * nothing presented in DNS is forgotten.
+ */
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RunRequest } from '../../../lambda/core/event.js';
+import { RunFailedError, run } from '../../../lambda/core/run.js';
+import type { TxtRecord } from '../../../lambda/core/types.js';
+import {
+  ACCOUNT,
+  listenerArn,
+  makeCertificates,
+  makeWorld,
+  type TestCertificate,
+} from './fakes.js';
+
+const L1 = listenerArn('us-east-1', 1);
+const L2 = listenerArn('eu-west-1', 2);
+
+let certificates: TestCertificate[];
+
+beforeAll(() => {
+  certificates = makeCertificates(6);
+});
+
+beforeEach(() => {
+  vi.spyOn(process.stdout, 'write').mockImplementation((() => true) as never);
+  vi.spyOn(process.stderr, 'write').mockImplementation((() => true) as never);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const request = (overrides: Partial<RunRequest> = {}): RunRequest => ({
+  force: false,
+  dryRun: false,
+  trigger: 'manual',
+  ...overrides,
+});
+
+function world(listeners: Array<{ arn: string; mode?: 'default' | 'sni' }>) {
+  const w = makeWorld(
+    { certificates: [{ name: 'www', domains: ['www.example.com'], listeners }] },
+    certificates,
+  );
+  for (const { arn } of listeners) {
+    const region = arn.split(':')[3];
+    w.listeners.add(arn, `arn:aws:acm:${region}:${ACCOUNT}:certificate/placeholder`);
+  }
+  return w;
+}
+
+const limitExceeded = () =>
+  Object.assign(new Error('you have reached your ImportCertificate quota'), {
+    name: 'LimitExceededException',
+  });
+
+describe('run after a failure', () => {
+  it('keeps a first certificate whose ACM import failed, and deploys it next run without a new order', async () => {
+    // Prepare: ACM refuses the first import (e.g. its import quota), then recovers.
+    const w = world([{ arn: L1 }]);
+    w.acm.importError = limitExceeded;
+
+    // Act
+    const failed = await run(request(), w.deps).catch((error: unknown) => error);
+
+    // Assess: the run fails, but the certificate the CA issued is not thrown away.
+    expect(failed).toBeInstanceOf(RunFailedError);
+    expect((failed as Error).message).toMatch(/www: .*ImportCertificate quota/);
+    expect(w.orders.finalized).toHaveLength(1);
+    const kept =
+      w.store.certificate('www', 'AWSCURRENT') ?? w.store.certificate('www', 'AWSPENDING');
+    expect(kept?.serial).toBe(certificates[0]?.serial);
+
+    // Prepare
+    w.acm.importError = undefined;
+
+    // Act
+    const report = await run(request(), w.deps);
+
+    // Assess: deployed from the store; the CA is not asked again (duplicate-certificate limit).
+    expect(w.orders.prepared).toHaveLength(1);
+    expect(report.results[0]?.action).toBe('deployed');
+    expect(report.results[0]?.reason).toMatch(/imported into ACM/);
+    expect(report.results[0]?.serial).toBe(certificates[0]?.serial);
+    expect(w.listeners.view(L1).defaultCertificateArn).toBe(w.acm.imported[0]?.arn);
+  });
+
+  it('leaks no ACM certificate when the import into a second region fails', async () => {
+    // Prepare
+    const w = world([{ arn: L1 }, { arn: L2, mode: 'sni' }]);
+    w.acm.importError = (region: string) => (region === 'eu-west-1' ? limitExceeded() : undefined);
+
+    // Act
+    await run(request(), w.deps).catch(() => undefined);
+
+    // Assess: every certificate imported is recorded in the stored secret or deleted again.
+    const recorded = new Set(
+      ['AWSCURRENT', 'AWSPENDING'].flatMap((stage) =>
+        Object.values(w.store.certificate('www', stage)?.acmCertificateArn ?? {}),
+      ),
+    );
+    const deleted = new Set(w.acm.deleted.map((d) => d.arn));
+    expect(w.acm.imported).toHaveLength(1);
+    for (const { arn } of w.acm.imported) {
+      expect(recorded.has(arn) || deleted.has(arn), `${arn} is leaked`).toBe(true);
+    }
+  });
+
+  it('keeps journal values it could not clean up when the same run presents new ones', async () => {
+    // Prepare: a cut-off run left a value; its zone refuses changes for now.
+    const w = world([]);
+    const leftover: TxtRecord = {
+      zoneId: 'ZEXAMPLEORG',
+      name: '_acme-challenge.old.example.org',
+      value: 'left-behind',
+    };
+    w.store.seed('acme-renewer/_dns-journal', JSON.stringify({ records: [leftover] }));
+    w.dns.cleanupError = (record) =>
+      record.value === leftover.value ? new Error('Throttling: Rate exceeded') : undefined;
+
+    // Act
+    const report = await run(request(), w.deps);
+
+    // Assess: the run issued (its own values were cleaned up) ...
+    expect(report.results[0]?.action).toBe('issued');
+    expect(w.dns.cleaned[0]).toEqual([leftover]);
+    // ... and the journal still lists the value nobody removed, for the next run.
+    const journal = JSON.parse((await w.store.read('acme-renewer/_dns-journal')) ?? '{}');
+    expect(journal.records).toContainEqual(leftover);
+
+    // Prepare
+    w.dns.cleanupError = undefined;
+
+    // Act
+    await run(request(), w.deps);
+
+    // Assess
+    expect(w.dns.cleaned.at(-1)).toEqual([leftover]);
+  });
+});
