@@ -3,7 +3,9 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-const options = JSON.parse(readFileSync(new URL('../infra/bundling.json', import.meta.url), 'utf8'));
+const options = JSON.parse(
+  readFileSync(new URL('../infra/bundling.json', import.meta.url), 'utf8'),
+);
 const outdir = 'dist/lambda';
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
