@@ -14,8 +14,8 @@ import {
   ListTagsForCertificateCommand,
 } from '@aws-sdk/client-acm';
 import type { KeyType } from '../config.js';
+import { withBackoff } from '../core/backoff.js';
 import type { StoredCertificate } from '../core/types.js';
-import { withBackoff } from './backoff.js';
 import { AcmImportError } from './errors.js';
 
 export { AcmImportError } from './errors.js';
@@ -245,11 +245,12 @@ export class AcmDeployer {
     call: (client: ACMClient) => Promise<T>,
   ): Promise<T> {
     const client = this.options.clientFor(region);
-    return withBackoff(operation, () => call(client), {
+    return withBackoff(() => call(client), {
+      attempts: 6,
       sleep: this.options.sleep,
-      onRetry: (op, attempt, delayMs) => {
-        this.logger.warn('acm throttled, retrying', { operation: op, region, attempt, delayMs });
-        this.options.onThrottle?.(op);
+      onRetry: (attempt, delayMs) => {
+        this.logger.warn('acm throttled, retrying', { operation, region, attempt, delayMs });
+        this.options.onThrottle?.(operation);
       },
     });
   }

@@ -14,7 +14,7 @@ import {
   ModifyListenerCommand,
   RemoveListenerCertificatesCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { withBackoff } from './backoff.js';
+import { withBackoff } from '../core/backoff.js';
 import { ListenerApiError, ListenerNotFoundError, ListenerProtocolError } from './errors.js';
 
 export { ListenerApiError, ListenerNotFoundError, ListenerProtocolError } from './errors.js';
@@ -301,11 +301,12 @@ export class ListenerDeployer {
     run: (client: ElasticLoadBalancingV2Client) => Promise<T>,
   ): Promise<T> {
     const client = this.options.clientFor(region);
-    return withBackoff(operation, () => run(client), {
+    return withBackoff(() => run(client), {
+      attempts: 6,
       sleep: this.options.sleep,
-      onRetry: (op, attempt, delayMs) => {
-        this.logger.warn('elbv2 throttled, retrying', { operation: op, region, attempt, delayMs });
-        this.options.onThrottle?.(op);
+      onRetry: (attempt, delayMs) => {
+        this.logger.warn('elbv2 throttled, retrying', { operation, region, attempt, delayMs });
+        this.options.onThrottle?.(operation);
       },
     });
   }

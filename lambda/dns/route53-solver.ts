@@ -12,6 +12,7 @@ import {
   ListResourceRecordSetsCommand,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
+import { realSleep, withBackoff } from '../core/backoff.js';
 import type { Dns01Solver, HostedZoneInfo, RecordFailure, TxtRecord } from '../core/types.js';
 import { perZone, valuesByName, zoneFailures } from './batch.js';
 import { DnsChangeError } from './errors.js';
@@ -25,7 +26,6 @@ import {
   toDnsServers,
 } from './propagation.js';
 import { planCleanup, planPresent, readTxtSets, type TxtSets } from './record-sets.js';
-import { realSleep, withBackoff } from './retry.js';
 import { waitForValues } from './visibility.js';
 import { HostedZones } from './zones.js';
 

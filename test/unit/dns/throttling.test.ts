@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { isThrottlingError, withBackoff } from '../../../lambda/dns/retry.js';
+import { isThrottlingError, withBackoff } from '../../../lambda/core/backoff.js';
 import { Route53Dns01Solver } from '../../../lambda/dns/route53-solver.js';
 import { FakeRoute53, fakeTime } from './fake-route53.js';
 

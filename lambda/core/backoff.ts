@@ -1,7 +1,8 @@
 /**
- * Backoff for Route 53 throttling. Route 53 allows about 5 requests per second per account, and a
- * run with many zones can exceed that: throttled calls are retried with full-jitter exponential
- * backoff, every other error surfaces at once so callers fail fast.
+ * Backoff for throttled AWS calls (Route 53, ACM, ELBv2). Route 53 allows about 5 requests per
+ * second per account, ACM and ELBv2 throttle per account and region; a run with hundreds of
+ * certificates can exceed that. Throttled calls are retried with full-jitter exponential backoff
+ * (concurrent callers spread apart); every other error surfaces at once so callers fail fast.
  */
 
 /** Error names AWS uses for "slow down" (Route 53 adds `PriorRequestNotComplete`). */
