@@ -149,12 +149,20 @@ describe('readCertificate and splitPem', () => {
     expect(facts.issuer).not.toContain('\n');
   });
 
-  it('reads the serial as lower-case hex', () => {
+  it('reads the serial as lower-case hex, leading zero kept as openssl and ACM print it', () => {
+    // Prepare: ACM shows "0a:1b:..."; a stripped zero would make drift repair re-import for nothing.
+    const printed = execFileSync('openssl', ['x509', '-noout', '-serial'], { input: leafPem })
+      .toString()
+      .trim()
+      .replace(/^serial=/, '')
+      .toLowerCase();
+
     // Act
     const facts = readCertificate(leafPem);
 
     // Assess
-    expect(facts.serial).toMatch(/^0?a1b2c3d4e5f60718293$/);
+    expect(printed).toBe('0a1b2c3d4e5f60718293');
+    expect(facts.serial).toBe(printed);
   });
 
   it('reads a certificate without SANs as no domains', () => {
