@@ -63,7 +63,7 @@ describe('CertificateRenewer function', () => {
       acme: { directoryUrl: 'letsencrypt-staging', email: 'ops@example.com' },
       renewal: {},
       dns: { propagationTimeoutSeconds: 180 },
-      concurrency: 10,
+      concurrency: 20,
       secretPrefix: 'acme-renewer',
       certificates: [
         {
