@@ -196,7 +196,7 @@ export class ListenerDeployer {
       );
       this.logger.info('listener default certificate set', {
         listener: arn,
-        certificate: defaultArn,
+        certificateArn: defaultArn,
       });
     }
 
