@@ -12,6 +12,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { ACM_KEY_ALGORITHMS, type AcmDeployer } from '../deploy/acm.js';
 import type { DesiredListenerState, ListenerDeployer, ListenerView } from '../deploy/listeners.js';
 import { CURRENT, PENDING, type SecretsStore } from '../store/secrets-store.js';
+import type { Journal, Retired } from './journal.js';
 import { mapLimit } from './limit.js';
 import type { StoredCertificate } from './types.js';
 import { fail, regionOf, type Work } from './work.js';
@@ -23,6 +24,8 @@ export interface DeployContext {
   views: Map<string, ListenerView | Error>;
   concurrency: number;
   logger: Logger;
+  /** Holds ACM certificates earlier runs retired and could not delete yet. */
+  journal: Journal;
 }
 
 function serves(view: ListenerView | Error | undefined, arn: string, mode: string): boolean {
@@ -207,22 +210,33 @@ export async function deployAll(
       Object.values(w.served ? w.arns : (w.state.current?.acmCertificateArn ?? {})),
     ),
   );
+  // Retired certificates (this run's and earlier runs') are deleted once nothing uses them;
+  // one ACM still reports in use stays in the journal for a later run.
+  const owners = new Map<string, { retired: Retired; work?: Work }>();
+  for (const retired of ctx.journal.retired) owners.set(retired.arn, { retired });
+  for (const work of works)
+    for (const retired of work.retired) owners.set(retired.arn, { retired, work });
+  const waiting: Retired[] = [];
   await Promise.all(
-    works.flatMap((work) =>
-      work.retired
-        .filter(({ arn }) => !stillWanted.has(arn))
-        .map(async ({ region, arn }) => {
-          try {
-            const outcome = await ctx.acm.deleteIfUnused(region, arn);
-            if (outcome === 'deleted') work.changes.push(`deleted old ACM certificate ${arn}`);
-            else work.log.info('old acm certificate kept', { arn, outcome });
-          } catch (error) {
-            work.log.warn('old acm certificate not deleted', {
-              arn,
-              error: (error as Error).message,
-            });
-          }
-        }),
-    ),
+    [...owners.values()]
+      .filter(({ retired }) => !stillWanted.has(retired.arn))
+      .map(async ({ retired, work }) => {
+        const log = work?.log ?? ctx.logger;
+        try {
+          const outcome = await ctx.acm.deleteIfUnused(retired.region, retired.arn);
+          if (outcome === 'deleted')
+            work?.changes.push(`deleted old ACM certificate ${retired.arn}`);
+          if (outcome === 'in-use') waiting.push(retired);
+          if (outcome !== 'deleted')
+            log.info('old acm certificate kept', { arn: retired.arn, outcome });
+        } catch (error) {
+          waiting.push(retired);
+          log.warn('old acm certificate not deleted', {
+            arn: retired.arn,
+            error: (error as Error).message,
+          });
+        }
+      }),
   );
+  ctx.journal.retired = waiting;
 }

@@ -5,7 +5,8 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AcmeOrders } from '../acme/orders.js';
-import { CURRENT, type SecretsStore } from '../store/secrets-store.js';
+import type { SecretsStore } from '../store/secrets-store.js';
+import type { Journal } from './journal.js';
 import { mapLimit } from './limit.js';
 import type { Dns01Solver, RecordFailure, TxtRecord } from './types.js';
 import { active, fail, type Work } from './work.js';
@@ -20,23 +21,8 @@ export interface IssueContext {
   remainingMs: () => number;
   /** Time a certificate needs from order to deploy; no order starts with less left. */
   reserveMs: number;
-  /** Journal values an earlier run left that this run could not clean up either. */
-  leftover?: TxtRecord[];
-}
-
-/** The DNS journal: values presented and not yet cleaned up, for a run cut off mid-way. */
-export interface DnsJournal {
-  records: TxtRecord[];
-}
-
-export function parseJournal(text: string | undefined): TxtRecord[] {
-  if (!text) return [];
-  try {
-    const journal = JSON.parse(text) as DnsJournal;
-    return Array.isArray(journal.records) ? journal.records : [];
-  } catch {
-    return [];
-  }
+  /** What earlier runs left to finish; this run's DNS values are added while presented. */
+  journal: Journal;
 }
 
 function key(record: TxtRecord): string {
@@ -51,33 +37,25 @@ function failRecords(works: Work[], failures: RecordFailure[], step: string): vo
   }
 }
 
-async function writeJournal(ctx: IssueContext, records: TxtRecord[]): Promise<boolean> {
-  try {
-    await ctx.store.write(ctx.store.journalSecretName(), JSON.stringify({ records }), CURRENT);
-    return true;
-  } catch (error) {
-    // Clean-up in `finally` still runs; only a hard kill would leave values behind.
-    ctx.logger.warn('dns journal not written', { error: (error as Error).message });
-    return false;
-  }
-}
-
 /**
  * Removes values left by earlier runs that were cut off. Values it cannot remove stay in the
- * journal (`ctx.leftover`), so a later run tries again.
+ * journal, so a later run tries again.
  */
-export async function cleanupJournal(ctx: IssueContext, records: TxtRecord[]): Promise<void> {
-  if (records.length === 0) return;
-  ctx.logger.info('cleaning up dns values left by an earlier run', { count: records.length });
-  const failures = await ctx.dns.cleanup(records);
-  ctx.leftover = failures.map((f) => f.record);
+export async function cleanupJournal(ctx: IssueContext): Promise<void> {
+  const { journal } = ctx;
+  if (journal.records.length === 0) return;
+  ctx.logger.info('cleaning up dns values left by an earlier run', {
+    count: journal.records.length,
+  });
+  const failures = await ctx.dns.cleanup(journal.records);
+  journal.records = failures.map((f) => f.record);
   if (failures.length > 0) {
     ctx.logger.warn('dns clean-up of earlier values failed', {
       count: failures.length,
       error: failures[0]?.error.message,
     });
   }
-  await writeJournal(ctx, ctx.leftover);
+  await journal.save();
 }
 
 function defer(ctx: IssueContext, work: Work): void {
@@ -129,8 +107,7 @@ export async function issueAll(ctx: IssueContext, due: Work[]): Promise<void> {
   const presenting = due.filter(active);
   const records = presenting.flatMap((w) => w.records);
   if (records.length > 0) {
-    const leftover = ctx.leftover ?? [];
-    const journaled = await writeJournal(ctx, [...leftover, ...records]);
+    const journaled = await ctx.journal.save(records);
     try {
       failRecords(presenting, await ctx.dns.present(records), 'dns present');
       const visible = presenting.filter(active).flatMap((w) => w.records);
@@ -150,7 +127,7 @@ export async function issueAll(ctx: IssueContext, due: Work[]): Promise<void> {
           error: failures[0]?.error.message,
         });
       } else if (journaled) {
-        await writeJournal(ctx, leftover);
+        await ctx.journal.save();
       }
     }
   }

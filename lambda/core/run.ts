@@ -12,7 +12,8 @@ import type { ListenerDeployer, ListenerView } from '../deploy/listeners.js';
 import type { SecretsStore } from '../store/secrets-store.js';
 import { deployAll } from './deploy.js';
 import { type RunRequest, selectNames } from './event.js';
-import { cleanupJournal, type IssueContext, issueAll, parseJournal } from './issue.js';
+import { cleanupJournal, type IssueContext, issueAll } from './issue.js';
+import { Journal } from './journal.js';
 import { decideRenewal } from './policy.js';
 import { emitMetrics, toResult } from './report.js';
 import type { Dns01Solver } from './types.js';
@@ -113,10 +114,11 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
     concurrency: config.concurrency,
     logger,
     remainingMs: deps.remainingMs ?? (() => Number.POSITIVE_INFINITY),
+    journal: new Journal(store, logger, loaded.extra.get(journalSecret)),
     reserveMs: deps.reserveMs ?? config.dns.propagationTimeoutSeconds * 1000 + 120_000,
   };
   if (!request.dryRun) {
-    await cleanupJournal(issueCtx, parseJournal(loaded.extra.get(journalSecret)));
+    await cleanupJournal(issueCtx);
   }
 
   for (const work of works) {
@@ -168,10 +170,12 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
         views,
         concurrency: config.concurrency,
         logger,
+        journal: issueCtx.journal,
       },
       works,
       bystanders,
     );
+    await issueCtx.journal.save();
   }
 
   const report: RunReport = { results: works.map((w) => toResult(w, request.dryRun)) };

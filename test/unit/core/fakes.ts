@@ -285,9 +285,13 @@ export class FakeAcm {
     return info && { ...info };
   }
 
+  /** ARNs ACM still reports in use (as it does for a while after a listener lets go). */
+  stillInUse = new Set<string>();
+
   async deleteIfUnused(region: string, arn: string) {
-    this.deleted.push({ region, arn });
     this.events.push(`delete:${arn}`);
+    if (this.stillInUse.has(arn)) return 'in-use' as const;
+    this.deleted.push({ region, arn });
     this.certificates.delete(arn);
     return 'deleted' as const;
   }

@@ -260,6 +260,28 @@ describe('run', () => {
       ).toBeLessThan(world.events.indexOf(`delete:${oldArn}`));
     });
 
+    it('an old ACM certificate still reported in use is deleted by a later run', async () => {
+      // Prepare: ACM updates InUseBy a while after the listener moved to the new certificate.
+      const world = wwwWorld({ listeners: [{ arn: L1 }] });
+      await run(request(), world.deps);
+      const oldArn = world.store.certificate('www')?.acmCertificateArn['us-east-1'] as string;
+      world.reconfigure(wwwConfig({ listeners: [{ arn: L1 }], keyType: 'ec-p384' }));
+      world.acm.stillInUse.add(oldArn);
+
+      // Act
+      await run(request(), world.deps);
+      const journal = JSON.parse((await world.store.read('acme-renewer/_dns-journal')) ?? '{}');
+      world.acm.stillInUse.clear();
+      const next = await run(request(), world.deps);
+
+      // Assess: kept in the journal, deleted on the next (idle) run, then forgotten.
+      expect(journal.retired).toEqual([{ region: 'us-east-1', arn: oldArn }]);
+      expect(result(next, 'www').action).toBe('unchanged');
+      expect(world.acm.deleted).toEqual([{ region: 'us-east-1', arn: oldArn }]);
+      const after = JSON.parse((await world.store.read('acme-renewer/_dns-journal')) ?? '{}');
+      expect(after.retired).toEqual([]);
+    });
+
     it('a failed ACM import keeps the previous certificate current, and the next run finishes it', async () => {
       // Prepare
       const world = wwwWorld({ listeners: [{ arn: L1 }] });
@@ -536,6 +558,7 @@ describe('run', () => {
       expect(world.store.loads.at(-1)?.extra).toContain('acme-renewer/_dns-journal');
       expect(JSON.parse((await world.store.read('acme-renewer/_dns-journal')) ?? '')).toEqual({
         records: [],
+        retired: [],
       });
     });
   });
