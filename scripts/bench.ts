@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { type InvokeOutcome, type LocalCloud, startLocalCloud } from '../local/cloud.js';
-import { placeholderCertificate } from '../local/placeholder-cert.js';
+import { seedFleet } from '../local/fleet.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1,10,50,200').split(',').map(Number);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
@@ -69,55 +69,22 @@ function sample(cloud: LocalCloud, outcome: InvokeOutcome): Sample {
   };
 }
 
-/** Seeds zones and listeners for n certificates; returns the configuration. */
-function seed(cloud: LocalCloud, n: number): unknown {
-  const zones = Array.from({ length: ZONES }, (_, z) =>
-    cloud.emulator.createHostedZone(`bench${z}.test`),
-  );
-  const placeholder = placeholderCertificate('bench.test');
-  const listeners: string[] = [];
-  for (let l = 0; l < Math.ceil(n / PER_LISTENER); l++) {
-    const lb = cloud.emulator.createLoadBalancer({ name: `bench-${l}`, type: 'application' });
-    const seeded = cloud.emulator.importCertificate(placeholder);
-    listeners.push(
-      cloud.emulator.createListener({
-        loadBalancerArn: lb.arn,
-        protocol: 'HTTPS',
-        port: 443,
-        defaultCertificateArn: seeded.arn,
-      }).arn,
-    );
-  }
-  const certificates = Array.from({ length: n }, (_, i) => {
-    const zone = (zones[i % ZONES]?.name ?? 'bench0.test').replace(/\.$/, '');
-    const apex = `c${i}.${zone}`;
-    return {
-      name: `c${i}`,
-      domains: i % 2 === 0 ? [apex, `*.${apex}`] : [apex],
-      listeners: [
-        {
-          arn: listeners[Math.floor(i / PER_LISTENER)],
-          mode: i % PER_LISTENER === 0 ? 'default' : 'sni',
-        },
-      ],
-    };
-  });
-  return {
-    ...(process.env.BENCH_CONCURRENCY
-      ? { concurrency: Number(process.env.BENCH_CONCURRENCY) }
-      : {}),
-    acme: { directoryUrl: cloud.directoryUrl },
-    dns: { propagationResolvers: [cloud.dns.address] },
-    certificates,
-  };
-}
-
 async function measure(n: number): Promise<{ issue: Sample; idle: Sample }> {
   const cloud = await startLocalCloud({
     pebble: { noSleep: true, nonceRejectPercent: 0, authzReusePercent: 0 },
   });
   try {
-    const config = seed(cloud, n);
+    const config = {
+      ...seedFleet(cloud, {
+        certificates: n,
+        zones: ZONES,
+        perListener: PER_LISTENER,
+        prefix: 'bench',
+      }),
+      ...(process.env.BENCH_CONCURRENCY
+        ? { concurrency: Number(process.env.BENCH_CONCURRENCY) }
+        : {}),
+    };
     cloud.emulator.resetCalls();
     const issue = sample(cloud, await cloud.invoke({}, { config }));
     cloud.emulator.resetCalls();

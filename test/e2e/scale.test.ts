@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InvokeOutcome, type LocalCloud, startLocalCloud } from '../../local/cloud.js';
-import { placeholderCertificate } from '../../local/placeholder-cert.js';
+import { seedFleet } from '../../local/fleet.js';
 
 const N = 24;
 const ZONES = 4;
@@ -28,36 +28,12 @@ describe('scale: calls per zone, idle run, deadline', () => {
 
   beforeAll(async () => {
     cloud = await startLocalCloud({ pebble: { noSleep: true } });
-    const zones = Array.from({ length: ZONES }, (_, z) =>
-      cloud.emulator.createHostedZone(`scale${z}.test`).name.replace(/\.$/, ''),
-    );
-    const placeholder = cloud.emulator.importCertificate(placeholderCertificate('scale.test'));
-    const listeners = Array.from({ length: N / PER_LISTENER }, (_, l) => {
-      const lb = cloud.emulator.createLoadBalancer({ name: `scale-${l}`, type: 'application' });
-      return cloud.emulator.createListener({
-        loadBalancerArn: lb.arn,
-        protocol: 'HTTPS',
-        port: 443,
-        defaultCertificateArn: placeholder.arn,
-      }).arn;
+    config = seedFleet(cloud, {
+      certificates: N,
+      zones: ZONES,
+      perListener: PER_LISTENER,
+      prefix: 'scale',
     });
-    config = {
-      acme: { directoryUrl: cloud.directoryUrl },
-      dns: { propagationResolvers: [cloud.dns.address] },
-      certificates: Array.from({ length: N }, (_, i) => {
-        const apex = `c${i}.${zones[i % ZONES]}`;
-        return {
-          name: `c${i}`,
-          domains: i % 2 === 0 ? [apex, `*.${apex}`] : [apex],
-          listeners: [
-            {
-              arn: listeners[Math.floor(i / PER_LISTENER)],
-              mode: i % PER_LISTENER === 0 ? 'default' : 'sni',
-            },
-          ],
-        };
-      }),
-    };
   });
 
   afterAll(async () => {
