@@ -6,6 +6,7 @@
  * construct validates the very same document at synth time with {@link parseConfig}.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 // zod/mini with the English messages only: the classic build with every locale adds ~440 KiB
 // to the Lambda bundle for the same checks.
 import * as z from 'zod/mini';
@@ -329,7 +330,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RenewerConfig 
   if (file) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      // A relative path is inside the function's package (the CDK stack ships the file there).
+      text = readFileSync(resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), file), 'utf8');
     } catch (error) {
       throw new ConfigError(
         `RENEWER_CONFIG_FILE "${file}" cannot be read: ${(error as Error).message}`,

@@ -406,6 +406,23 @@ describe('loadConfig', () => {
     expect(config.certificates[0]?.name).toBe('from-file');
   });
 
+  it('resolves a relative RENEWER_CONFIG_FILE against LAMBDA_TASK_ROOT', () => {
+    // Prepare: the CDK stack ships renewer-config.json inside the function's package.
+    writeFileSync(
+      join(dir, 'renewer-config.json'),
+      JSON.stringify(withCertificate({ name: 'task' })),
+    );
+
+    // Act
+    const config = loadConfig({
+      RENEWER_CONFIG_FILE: 'renewer-config.json',
+      LAMBDA_TASK_ROOT: dir,
+    });
+
+    // Assess
+    expect(config.certificates[0]?.name).toBe('task');
+  });
+
   it('names the file when its content is invalid', () => {
     // Prepare
     const file = join(dir, 'renewer.json');
