@@ -40,6 +40,13 @@ function sameArns(a: Record<string, string>, b: Record<string, string>): boolean
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
+/** Deletes ACM certificates imported a moment ago that no secret records (best effort). */
+async function forget(ctx: DeployContext, imported: Array<{ region: string; arn: string }>) {
+  await Promise.all(
+    imported.map(({ region, arn }) => ctx.acm.deleteIfUnused(region, arn).catch(() => 'kept')),
+  );
+}
+
 /** Stores and imports one certificate; sets `work.served`, `work.arns`, `work.retired`. */
 async function deployOne(ctx: DeployContext, work: Work): Promise<void> {
   const { cert, state } = work;
@@ -83,27 +90,23 @@ async function deployOne(ctx: DeployContext, work: Work): Promise<void> {
     arns[region] = arn;
   }
 
-  // A new certificate is stored before anything else, so an ACM failure never loses it: a
-  // renewal as AWSPENDING (consumers keep the previous one), a first certificate as AWSCURRENT.
-  // The next run finds it and finishes the deploy without a new order.
+  // A renewal is stored as AWSPENDING (consumers keep the previous certificate until it is
+  // imported), a first certificate as AWSCURRENT, a changed ARN of the current one as AWSCURRENT.
   const stage = work.issued ? (current ? PENDING : CURRENT) : work.resume ? PENDING : CURRENT;
   let pendingVersion = work.resume?.versionId;
-  let stored: Record<string, string> | undefined = work.issued
-    ? undefined
-    : candidate.acmCertificateArn;
-  const store = async (arnsNow: Record<string, string>) => {
+  const store = async () => {
     const versionId = await ctx.store.writeCertificate(
       cert.name,
-      { ...candidate, acmCertificateArn: arnsNow },
+      { ...candidate, acmCertificateArn: { ...arns } },
       stage,
     );
     if (stage === PENDING) pendingVersion = versionId;
-    stored = { ...arnsNow };
   };
-  if (work.issued) await store(arns);
 
-  // New ARNs are imported before the secret records them; one that cannot be recorded is
-  // deleted again (nothing serves it yet) rather than leaked.
+  // New ARNs are imported first, so the secret is written once with them. If ACM refuses, a
+  // new certificate is still stored (without that ARN): nothing issued is lost, and the next run
+  // finishes the deploy without a new order. An imported ARN that cannot be recorded is deleted
+  // again (nothing serves it yet) rather than leaked.
   const imported: Array<{ region: string; arn: string }> = [];
   try {
     for (const region of needNew) {
@@ -112,12 +115,21 @@ async function deployOne(ctx: DeployContext, work: Work): Promise<void> {
       arns[region] = arn;
       work.changes.push(`imported into ACM ${arn}`);
     }
-    if (!stored || !sameArns(arns, stored)) await store(arns);
   } catch (error) {
-    await Promise.all(
-      imported.map(({ region, arn }) => ctx.acm.deleteIfUnused(region, arn).catch(() => 'kept')),
-    );
+    if (work.issued) {
+      for (const { region } of imported) delete arns[region];
+      await store().catch(() => undefined);
+    }
+    await forget(ctx, imported);
     throw error;
+  }
+  if (work.issued || !sameArns(arns, candidate.acmCertificateArn)) {
+    try {
+      await store();
+    } catch (error) {
+      await forget(ctx, imported);
+      throw error;
+    }
   }
   const value: StoredCertificate = { ...candidate, acmCertificateArn: arns };
   for (const region of reimport) {

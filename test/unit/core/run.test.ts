@@ -115,8 +115,7 @@ describe('run', () => {
       ]);
 
       const writes = world.store.writes.filter((w) => w.secretName === 'acme-renewer/www');
-      // Once to keep the certificate safe, once more with the ARNs ACM gave it.
-      expect(writes.map((w) => w.stage)).toEqual(['AWSCURRENT', 'AWSCURRENT']);
+      expect(writes.map((w) => w.stage)).toEqual(['AWSCURRENT']);
       const stored = world.store.certificate('www') as StoredCertificate;
       expect(Object.keys(stored).sort()).toEqual(
         [
@@ -150,13 +149,10 @@ describe('run', () => {
       expect(applied.get(L2)).toEqual({ sniArns: [west] });
       expect(world.listeners.view(L1).defaultCertificateArn).toBe(east);
       expect(world.listeners.view(L2).certificateArns).toEqual([west]);
-      // Stored before anything else (an ACM failure cannot lose it), then imported, then the
-      // ARN recorded, and bound only after all of that.
+      // Imported before the secret records the ARN (one write); bound only after both.
       const first = (prefix: string) => world.events.findIndex((e) => e.startsWith(prefix));
-      const last = (prefix: string) => world.events.findLastIndex((e) => e.startsWith(prefix));
-      expect(first('write:acme-renewer/www')).toBeLessThan(first('import:'));
-      expect(last('import:')).toBeLessThan(last('write:acme-renewer/www'));
-      expect(last('write:acme-renewer/www')).toBeLessThan(first('apply:'));
+      expect(first('import:')).toBeLessThan(first('write:acme-renewer/www'));
+      expect(first('write:acme-renewer/www')).toBeLessThan(first('apply:'));
     });
 
     it('does nothing on the next run when nothing is due', async () => {
@@ -203,15 +199,14 @@ describe('run', () => {
       expect(line.reason).toMatch(/forced/);
       expect(line.serial).toBe(certificates[1]?.serial);
       const renewalWrites = world.store.writes.filter((w) => w.secretName === 'acme-renewer/www');
-      // First issuance: stored, then stored again with its new ARNs; the renewal: one pending write.
-      expect(renewalWrites.map((w) => w.stage)).toEqual(['AWSCURRENT', 'AWSCURRENT', 'AWSPENDING']);
+      expect(renewalWrites.map((w) => w.stage)).toEqual(['AWSCURRENT', 'AWSPENDING']);
       expect(world.acm.imported).toHaveLength(2);
       expect(world.acm.reimported.map((r) => r.arn).sort()).toEqual(
         Object.values(first.acmCertificateArn).sort(),
       );
       expect(world.acm.reimported.every((r) => r.serial === certificates[1]?.serial)).toBe(true);
       expect(world.store.promotions).toEqual([
-        { name: 'www', versionId: renewalWrites[2]?.versionId, currentVersionId: firstVersion },
+        { name: 'www', versionId: renewalWrites[1]?.versionId, currentVersionId: firstVersion },
       ]);
       const now = world.store.certificate('www') as StoredCertificate;
       expect(now.serial).toBe(certificates[1]?.serial);
