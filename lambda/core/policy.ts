@@ -58,7 +58,8 @@ export function renewalTime(
   return new Date(end - Math.floor(lifetime / 3));
 }
 
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
+/** Whether two domain lists name the same set of domains (order and case do not matter). */
+export function sameDomainSet(a: readonly string[], b: readonly string[]): boolean {
   const left = new Set(a.map((d) => d.toLowerCase()));
   const right = new Set(b.map((d) => d.toLowerCase()));
   return left.size === right.size && [...left].every((d) => right.has(d));
@@ -93,7 +94,7 @@ export function decideRenewal(input: DecisionInput): Decision {
     return { issue: true, kind: 'missing', reason: 'no certificate stored yet' };
   }
   const renewAt = renewalTime(stored.notBefore, stored.notAfter, input.renewBeforeDays);
-  if (!sameSet(stored.domains, desired.domains)) {
+  if (!sameDomainSet(stored.domains, desired.domains)) {
     return {
       issue: true,
       kind: 'domains-changed',

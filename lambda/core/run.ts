@@ -14,7 +14,7 @@ import { deployAll } from './deploy.js';
 import { type RunRequest, selectNames } from './event.js';
 import { cleanupJournal, type IssueContext, issueAll } from './issue.js';
 import { Journal } from './journal.js';
-import { decideRenewal } from './policy.js';
+import { decideRenewal, sameDomainSet } from './policy.js';
 import { emitMetrics, toResult } from './report.js';
 import type { Dns01Solver } from './types.js';
 import { active, fail, type RunReport, type Work } from './work.js';
@@ -45,10 +45,6 @@ export class RunFailedError extends Error {
     super(message);
     this.name = 'RunFailedError';
   }
-}
-
-function sameDomains(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && [...a].sort().join() === [...b].sort().join();
 }
 
 /** Most urgent first, so certificates deferred by the deadline lead the next run. */
@@ -129,7 +125,7 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
     const { current, pending, unreadable } = work.state;
     if (
       pending &&
-      sameDomains(pending.value.domains, work.cert.domains) &&
+      sameDomainSet(pending.value.domains, work.cert.domains) &&
       pending.value.keyType === work.cert.keyType &&
       Date.parse(pending.value.notAfter) > now.getTime() &&
       pending.value.serial !== current?.serial &&
