@@ -5,7 +5,6 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AcmeOrders } from '../acme/orders.js';
-import type { SecretsStore } from '../store/secrets-store.js';
 import type { Journal } from './journal.js';
 import { mapLimit } from './limit.js';
 import type { Dns01Solver, RecordFailure, TxtRecord } from './types.js';
@@ -13,7 +12,6 @@ import { active, fail, type Work } from './work.js';
 
 export interface IssueContext {
   dns: Dns01Solver;
-  store: SecretsStore;
   openOrders: () => Promise<AcmeOrders>;
   concurrency: number;
   logger: Logger;

@@ -104,7 +104,6 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
 
   const issueCtx: IssueContext = {
     dns: deps.dns,
-    store,
     // The batch read is authoritative: an absent account secret means a new account.
     openOrders: () => deps.openOrders(loaded.extra.get(accountSecret) ?? ''),
     concurrency: config.concurrency,
