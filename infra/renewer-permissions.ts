@@ -83,7 +83,6 @@ export function grantRenewerPermissions(
       sid: 'SecretsUnderPrefix',
       actions: [
         'secretsmanager:GetSecretValue',
-        'secretsmanager:DescribeSecret',
         'secretsmanager:CreateSecret',
         'secretsmanager:PutSecretValue',
         'secretsmanager:UpdateSecretVersionStage',

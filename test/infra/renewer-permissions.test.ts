@@ -116,7 +116,6 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
       Effect: 'Allow',
       Action: [
         'secretsmanager:GetSecretValue',
-        'secretsmanager:DescribeSecret',
         'secretsmanager:CreateSecret',
         'secretsmanager:PutSecretValue',
         'secretsmanager:UpdateSecretVersionStage',
