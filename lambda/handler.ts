@@ -16,7 +16,7 @@ import { acmeAxios } from './acme/acme-lib.js';
 import { AcmeOrders } from './acme/orders.js';
 import { loadConfig, type RenewerConfig } from './config.js';
 import { parseEvent } from './core/event.js';
-import { redact } from './core/report.js';
+import { redact } from './core/redact.js';
 import { type RunDependencies, run } from './core/run.js';
 import type { RunReport } from './core/work.js';
 import { AcmDeployer } from './deploy/acm.js';

@@ -1,15 +1,8 @@
 /** The run report and the metrics, both built from the works of a run; no key material. */
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CERTIFICATE_DIMENSION, MetricName } from '../observability.js';
+import { redact } from './redact.js';
 import type { CertificateResult, RunReport, Work } from './work.js';
-
-const PRIVATE_KEY_BLOCK =
-  /-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END[A-Z ]*PRIVATE KEY-----|$)/g;
-
-/** Removes any private key block from text that leaves the function (defence in depth). */
-export function redact(text: string): string {
-  return text.replace(PRIVATE_KEY_BLOCK, '[private key redacted]');
-}
 
 function served(work: Work) {
   return work.served ?? work.state.current;

@@ -4,6 +4,7 @@ import type { PreparedOrder } from '../acme/orders.js';
 import type { CertificateConfig } from '../config.js';
 import type { StoredState } from '../store/secrets-store.js';
 import type { Decision } from './policy.js';
+import { redact } from './redact.js';
 import type { StoredCertificate, TxtRecord } from './types.js';
 
 export type Action = 'issued' | 'renewed' | 'unchanged' | 'deployed' | 'failed' | 'deferred';
@@ -52,7 +53,7 @@ export function fail(work: Work, error: unknown, step: string): void {
   if (work.failure) return;
   const err = error instanceof Error ? error : new Error(String(error));
   work.failure = err;
-  work.log.error(`${step} failed`, { error: { name: err.name, message: err.message } });
+  work.log.error(`${step} failed`, { error: { name: err.name, message: redact(err.message) } });
 }
 
 export function active(work: Work): boolean {

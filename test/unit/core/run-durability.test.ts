@@ -140,3 +140,34 @@ describe('run after a failure', () => {
     expect(w.dns.cleaned.at(-1)).toEqual([leftover]);
   });
 });
+
+describe('an error message that quotes a private key', () => {
+  it('is redacted in the failure log line, the report and the run error', async () => {
+    // Prepare: a dependency whose error message echoes the key it was given.
+    const w = world([{ arn: L1 }]);
+    const key =
+      '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----';
+    w.acm.importError = () => new Error(`bad key material: ${key}`);
+    const written: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string) => {
+      written.push(String(chunk));
+      return true;
+    }) as never);
+    vi.spyOn(process.stderr, 'write').mockImplementation(((chunk: string) => {
+      written.push(String(chunk));
+      return true;
+    }) as never);
+
+    // Act
+    const error = (await run(request(), w.deps).catch((e: unknown) => e)) as RunFailedError;
+
+    // Assess
+    expect(error).toBeInstanceOf(RunFailedError);
+    const failedLine = written.find((l) => l.includes('deploy failed'));
+    expect(failedLine).toContain('[private key redacted]');
+    for (const text of [...written, error.message, JSON.stringify(error.report)]) {
+      expect(text).not.toContain('PRIVATE KEY-----');
+      expect(text).not.toContain('MIGHAgEAMBMGByqGSM49');
+    }
+  });
+});
