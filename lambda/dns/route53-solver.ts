@@ -68,7 +68,6 @@ type ZoneFailures = Promise<RecordFailure[]>;
 
 /** {@link Dns01Solver} on Route 53. One instance per run: it caches the zone list. */
 export class Route53Dns01Solver implements Dns01Solver {
-  private throttled = 0;
 
   private readonly route53: Route53Client;
   private readonly zones: HostedZones;
@@ -94,11 +93,6 @@ export class Route53Dns01Solver implements Dns01Solver {
     this.propagationTimeoutMs = options.propagationTimeoutMs ?? 180_000;
     this.lookupHost = options.lookupHost ?? systemLookup;
     this.zones = new HostedZones(this.route53, this.call);
-  }
-
-  /** Route 53 calls retried after throttling so far (for metrics). */
-  get throttledCalls(): number {
-    return this.throttled;
   }
 
   findZone(domain: string, hostedZoneId?: string): Promise<HostedZoneInfo> {
@@ -143,13 +137,12 @@ export class Route53Dns01Solver implements Dns01Solver {
     return perZone(records, (zoneId, zoneRecords) => this.cleanupZone(zoneId, zoneRecords));
   }
 
-  /** Every Route 53 call goes through here: throttling backoff and counting. */
+  /** Every Route 53 call goes through here: throttling backoff, reported through onThrottle. */
   private readonly call = <T>(operation: string, fn: () => Promise<T>): Promise<T> =>
     withBackoff(fn, {
       ...this.options.backoff,
       sleep: this.sleep,
       onRetry: (retry, delayMs) => {
-        this.throttled++;
         this.options.onThrottle?.(operation);
         this.options.logger?.warn('route 53 throttled', { operation, retry, delayMs });
       },
