@@ -68,7 +68,6 @@ type ZoneFailures = Promise<RecordFailure[]>;
 
 /** {@link Dns01Solver} on Route 53. One instance per run: it caches the zone list. */
 export class Route53Dns01Solver implements Dns01Solver {
-
   private readonly route53: Route53Client;
   private readonly zones: HostedZones;
   private readonly sleep: (ms: number) => Promise<void>;
