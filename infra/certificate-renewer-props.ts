@@ -182,6 +182,14 @@ export interface CertificateRenewerProps {
    */
   readonly memorySize?: number;
   /**
+   * Reserved concurrency of the function: that many executions are kept for it and it never
+   * runs more at once. Not needed for safety (a run lease in the state table keeps overlapping
+   * runs from changing anything); set it only where the account's concurrency quota leaves at
+   * least 100 unreserved afterwards, e.g. to guarantee a run a slot in a busy account.
+   * @default - none: the function uses the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
+  /**
    * How long the function's logs are kept.
    * @default RetentionDays.ONE_YEAR
    */

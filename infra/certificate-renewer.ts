@@ -1,7 +1,7 @@
 /**
  * `CertificateRenewer`: the scheduled ACME renewer as one reusable construct: the function
- * (bundled locally with the shared esbuild options), its least-privilege role, the schedule, the
- * on-failure queue and the alarms.
+ * (bundled locally with the shared esbuild options), its least-privilege role, the state table,
+ * the schedule, the on-failure queue and the alarms.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import {
   Duration,
   aws_lambda_destinations as destinations,
+  type aws_dynamodb as dynamodb,
   aws_events as events,
   aws_iam as iam,
   aws_lambda as lambda,
@@ -33,6 +34,7 @@ import { RenewerAlarms } from './renewer-alarms.js';
 import { documentFromProps, validateDocument } from './renewer-config-document.js';
 import { grantRenewerPermissions } from './renewer-permissions.js';
 import { scheduleInterval } from './schedule-interval.js';
+import { createStateTable, STATE_TABLE_ENV } from './state-table.js';
 
 export * from './certificate-renewer-props.js';
 
@@ -49,6 +51,11 @@ export class CertificateRenewer extends Construct {
   public readonly function: nodejs.NodejsFunction;
   /** The function's role. */
   public readonly role: iam.Role;
+  /**
+   * The state table (run lease, DNS journal, schedules, last report); the function finds it
+   * through `RENEWER_STATE_TABLE`. Kept when the stack is deleted (RemovalPolicy.RETAIN).
+   */
+  public readonly stateTable: dynamodb.ITable;
   /** The topic the alarms notify. */
   public readonly alarmTopic: sns.ITopic;
   /** Where failed asynchronous (scheduled) invocations are recorded. */
@@ -105,6 +112,17 @@ export class CertificateRenewer extends Construct {
       );
     }
 
+    const reserved = props.reservedConcurrency;
+    if (
+      reserved !== undefined &&
+      !Token.isUnresolved(reserved) &&
+      (!Number.isInteger(reserved) || reserved < 1)
+    ) {
+      throw new Error(
+        `reservedConcurrency must be a whole number of at least 1, got ${reserved}: leave it unset (the default) unless the account's concurrency quota leaves room for it`,
+      );
+    }
+
     const json = JSON.stringify(this.config);
     // A token's value is only known at deploy time: it cannot be written into the asset, so a
     // configuration holding tokens goes inline (a deployed ARN is at most ~130 characters).
@@ -129,6 +147,7 @@ export class CertificateRenewer extends Construct {
     });
     // Only its own log group: no AWSLambdaBasicExecutionRole (which covers every log group).
     logGroup.grantWrite(this.role);
+    this.stateTable = createStateTable(this, 'StateTable');
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -148,7 +167,14 @@ export class CertificateRenewer extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: Duration.minutes(15),
-      reservedConcurrentExecutions: 1,
+      // No reserved concurrency by default: reserving even 1 fails the deployment in an account
+      // whose concurrency quota is 10 (new accounts), because Lambda keeps at least 100 (or the
+      // quota's minimum) unreserved: "You can reserve up to the Unreserved account concurrency
+      // value minus 100 for functions that don't have reserved concurrency"
+      // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html; new
+      // accounts' reduced quotas: https://docs.aws.amazon.com/lambda/latest/dg/limits.html).
+      // Overlapping runs are excluded by the run lease in the state table instead.
+      ...(reserved === undefined ? {} : { reservedConcurrentExecutions: reserved }),
       role: this.role,
       logGroup,
       retryAttempts: 0,
@@ -156,6 +182,7 @@ export class CertificateRenewer extends Construct {
       onFailure: new destinations.SqsDestination(this.failureQueue),
       environment: {
         ...configEnv,
+        [STATE_TABLE_ENV]: this.stateTable.tableName,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -176,6 +203,7 @@ export class CertificateRenewer extends Construct {
       hostedZoneIds: discovery ? undefined : certificates.map((c) => c.hostedZoneId ?? ''),
       domains: certificates.flatMap((c) => c.domains),
       secretPrefix: this.config.secretPrefix,
+      stateTableArn: this.stateTable.tableArn,
       acmRegions,
       listenerArns,
       ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),

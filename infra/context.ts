@@ -2,7 +2,8 @@
  * Reads the stack's settings from the CDK context (cdk.json or `-c key=value`):
  * - `acmeRenewer`: the configuration document (RENEWER_CONFIG's format), an object or JSON text;
  * - `acmeRenewerConfigFile`: instead, a path to a JSON file holding it (for large deployments);
- * - `acmeRenewerDeployment`: deployment settings (schedule, alarms, sizing, account/region).
+ * - `acmeRenewerDeployment`: deployment settings (schedule, alarms, sizing, optional reserved
+ *   concurrency, account/region).
  */
 import { readFileSync } from 'node:fs';
 import { Duration, aws_logs as logs } from 'aws-cdk-lib';
@@ -44,6 +45,11 @@ export const DeploymentSchema = z.strictObject({
     .optional(),
   expiryAlarmDays: z.number().int().min(1).max(89).default(14),
   memorySize: z.number().int().min(128).max(10240).default(512),
+  reservedConcurrency: z
+    .number()
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1 (leave it out for none, the default)' })
+    .optional(),
   logRetentionDays: z
     .number()
     .refine((n) => RETENTIONS.includes(n), { error: `must be one of ${RETENTIONS.join(', ')}` })
@@ -99,6 +105,9 @@ export function stackPropsFromContext(node: Node): { id: string; props: RenewerS
       expiryAlarmDays: d.expiryAlarmDays,
       memorySize: d.memorySize,
       logRetention: d.logRetentionDays as logs.RetentionDays,
+      ...(d.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrency: d.reservedConcurrency }),
     },
   };
 }

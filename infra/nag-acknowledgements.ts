@@ -15,13 +15,13 @@ const WILDCARD_REASONS: Record<string, string> = {
   Route53GetChange:
     'Change ids are created at run time by ChangeResourceRecordSets; route53 change ARNs cannot be known in advance.',
   NonResourceLevelReads:
-    'route53:ListHostedZonesByName, secretsmanager:BatchGetSecretValue/ListSecrets and elasticloadbalancing:Describe* support no resource-level permissions: IAM only accepts "*".',
+    'route53:ListHostedZonesByName, secretsmanager:BatchGetSecretValue/ListSecrets, elasticloadbalancing:Describe* and acm:ListCertificates support no resource-level permissions (Service Authorization Reference): IAM only accepts "*".',
   SecretsUnderPrefix:
     'Secrets are created at run time as <secretPrefix>/<certificate name> with a random suffix: the prefix is the narrowest ARN possible.',
   AcmImportTagged:
-    "Imported certificate ARNs are created at run time; new imports must carry ManagedBy=acme-renewer and only the tool's tag keys (aws:RequestTag, aws:TagKeys).",
+    "Imported certificate ARNs are created at run time; new imports must carry ManagedBy=acme-renewer, AcmeRenewerCertificate=<secretPrefix>/* and only the tool's tag keys (aws:RequestTag, aws:TagKeys).",
   AcmReimportDeleteOwn:
-    'Re-import and delete are limited to certificates tagged ManagedBy=acme-renewer (aws:ResourceTag); their ARNs are created at run time.',
+    "Re-import and delete are limited to certificates tagged ManagedBy=acme-renewer and AcmeRenewerCertificate=<secretPrefix>/* (aws:ResourceTag), i.e. this deployment's own imports; their ARNs are created at run time.",
   AcmRead:
     'Describe/ListTags of certificates whose ARNs are created at run time, in the regions used only.',
   ListenerCertificates:

@@ -6,10 +6,14 @@
 import type { aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { ArnFormat, Aws, aws_iam as iam, type aws_kms as kms, Stack } from 'aws-cdk-lib';
 import { challengeRecordPatterns, listenerResources } from './policy-patterns.js';
+import { STATE_TABLE_ACTIONS } from './state-table.js';
 
 /** Tags the function puts on the ACM certificates it imports. */
 export const MANAGED_BY_TAG = { key: 'ManagedBy', value: 'acme-renewer' } as const;
+/** Tag whose value is `<secretPrefix>/<certificate name>`: which deployment owns the import. */
 export const CERTIFICATE_TAG_KEY = 'AcmeRenewerCertificate';
+/** Name (below the prefix) of the first contract's journal secret, migrated to the table once. */
+export const LEGACY_JOURNAL_SECRET = '_dns-journal';
 
 /** What the policy is derived from. */
 export interface RenewerPermissionsOptions {
@@ -18,6 +22,8 @@ export interface RenewerPermissionsOptions {
   /** Every configured domain (the challenge record names derive from them). */
   readonly domains: readonly string[];
   readonly secretPrefix: string;
+  /** ARN of the state table (item actions only). */
+  readonly stateTableArn: string;
   /** Regions the function imports certificates into (the stack's and the listeners'). */
   readonly acmRegions: readonly string[];
   readonly listenerArns: readonly string[];
@@ -42,6 +48,16 @@ export function grantRenewerPermissions(
   const certificateArns = [...new Set(options.acmRegions)].map((region) =>
     stack.formatArn({ service: 'acm', region, resource: 'certificate', resourceName: '*' }),
   );
+  const secretArn = (resourceName: string) =>
+    stack.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  // This deployment's certificates carry AcmeRenewerCertificate=<secretPrefix>/<name>: another
+  // renewer in the account (another prefix) cannot re-import or delete them, nor they its own.
+  const ownCertificates = `${options.secretPrefix}/*`;
   const statements = [
     new iam.PolicyStatement({
       sid: 'Route53ChallengeRecords',
@@ -66,8 +82,13 @@ export function grantRenewerPermissions(
       actions: ['route53:GetChange'],
       resources: [`arn:${Aws.PARTITION}:route53:::change/*`],
     }),
-    // ListHostedZonesByName, BatchGetSecretValue, ListSecrets and the ELBv2 Describe* calls
-    // support no resource-level permissions: "*" is the only resource IAM accepts for them.
+    // ListHostedZonesByName, BatchGetSecretValue, ListSecrets, the ELBv2 Describe* calls and
+    // acm:ListCertificates support no resource-level permissions: "*" is the only resource IAM
+    // accepts for them. ListCertificates has no resource type and no condition key in the
+    // Service Authorization Reference
+    // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html),
+    // and the ACM guide lists its resource as "*"
+    // (https://docs.aws.amazon.com/acm/latest/userguide/authen-apipermissions.html).
     new iam.PolicyStatement({
       sid: 'NonResourceLevelReads',
       actions: [
@@ -76,6 +97,7 @@ export function grantRenewerPermissions(
         'secretsmanager:ListSecrets',
         'elasticloadbalancing:DescribeListeners',
         'elasticloadbalancing:DescribeListenerCertificates',
+        'acm:ListCertificates',
       ],
       resources: ['*'],
     }),
@@ -88,38 +110,53 @@ export function grantRenewerPermissions(
         'secretsmanager:UpdateSecretVersionStage',
         'secretsmanager:TagResource',
       ],
-      resources: [
-        stack.formatArn({
-          service: 'secretsmanager',
-          resource: 'secret',
-          resourceName: `${options.secretPrefix}/*`,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ],
+      resources: [secretArn(`${options.secretPrefix}/*`)],
     }),
-    // New imports must carry the ManagedBy tag (and only the tool's tag keys) ...
+    // The first contract's journal secret is migrated into the state table and then deleted,
+    // once: DeleteSecret on that one name only (its ARN ends in "-" and six random characters).
+    new iam.PolicyStatement({
+      sid: 'DeleteLegacyJournalSecret',
+      actions: ['secretsmanager:DeleteSecret'],
+      resources: [secretArn(`${options.secretPrefix}/${LEGACY_JOURNAL_SECRET}-??????`)],
+    }),
+    // Condition keys per the Service Authorization Reference for ACM
+    // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html):
+    // ImportCertificate and AddTagsToCertificate take aws:RequestTag/${TagKey} and aws:TagKeys
+    // (ImportCertificate with tags also needs acm:AddTagsToCertificate); DeleteCertificate has
+    // no action-level key, but its resource type `certificate` takes aws:ResourceTag/${TagKey},
+    // which applies to DeleteCertificate and to a re-import (ImportCertificate with an ARN).
+    // New imports must carry ManagedBy, this deployment's AcmeRenewerCertificate value, and only
+    // the tool's tag keys ...
     new iam.PolicyStatement({
       sid: 'AcmImportTagged',
       actions: ['acm:ImportCertificate', 'acm:AddTagsToCertificate'],
       resources: certificateArns,
       conditions: {
         StringEquals: { [`aws:RequestTag/${MANAGED_BY_TAG.key}`]: MANAGED_BY_TAG.value },
+        StringLike: { [`aws:RequestTag/${CERTIFICATE_TAG_KEY}`]: ownCertificates },
         'ForAllValues:StringEquals': { 'aws:TagKeys': [MANAGED_BY_TAG.key, CERTIFICATE_TAG_KEY] },
       },
     }),
-    // ... re-imports (which cannot carry tags) and deletes only touch certificates it tagged.
+    // ... re-imports (which cannot carry tags) and deletes only touch this deployment's imports.
     new iam.PolicyStatement({
       sid: 'AcmReimportDeleteOwn',
       actions: ['acm:ImportCertificate', 'acm:DeleteCertificate'],
       resources: certificateArns,
       conditions: {
         StringEquals: { [`aws:ResourceTag/${MANAGED_BY_TAG.key}`]: MANAGED_BY_TAG.value },
+        StringLike: { [`aws:ResourceTag/${CERTIFICATE_TAG_KEY}`]: ownCertificates },
       },
     }),
     new iam.PolicyStatement({
       sid: 'AcmRead',
       actions: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
       resources: certificateArns,
+    }),
+    // Item actions on the one table; no table management, no other table, no index (it has none).
+    new iam.PolicyStatement({
+      sid: 'StateTable',
+      actions: [...STATE_TABLE_ACTIONS],
+      resources: [options.stateTableArn],
     }),
   ];
   if (options.listenerArns.length > 0) {

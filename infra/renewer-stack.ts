@@ -66,6 +66,11 @@ export interface RenewerStackProps extends StackProps {
    * @default RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Reserved concurrency of the function (see `CertificateRenewerProps.reservedConcurrency`).
+   * @default - none
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** The renewer stack. */
@@ -132,6 +137,9 @@ export class RenewerStack extends Stack {
         : { expiryAlarmThreshold: Duration.days(props.expiryAlarmDays) }),
       ...(props.memorySize === undefined ? {} : { memorySize: props.memorySize }),
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrency: props.reservedConcurrency }),
     };
     this.renewer = new CertificateRenewer(this, 'Renewer', renewerProps);
 
@@ -145,6 +153,11 @@ export class RenewerStack extends Stack {
     new CfnOutput(this, 'InvokeCommand', {
       description: `Issues "${first}" now (a synchronous run; the report is written to out.json)`,
       value: `aws lambda invoke --region ${this.region} --function-name ${fn.functionName} --cli-binary-format raw-in-base64-out --cli-read-timeout 900 --payload '${payload}' out.json`,
+    });
+    new CfnOutput(this, 'StateTableName', {
+      description:
+        'DynamoDB state table (run lease, DNS journal, schedules, last report); kept on stack deletion',
+      value: this.renewer.stateTable.tableName,
     });
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'SNS topic the alarms notify',

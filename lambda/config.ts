@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 // to the Lambda bundle for the same checks.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { clip, excerpt, formatCount, listExcerpt } from './core/excerpt.js';
 
 z.config(en());
 
@@ -28,6 +29,21 @@ export const DIRECTORY_ALIASES = {
 
 /** Default number of certificates whose orders run at the same time (measured: see README). */
 export const DEFAULT_CONCURRENCY = 20;
+
+// How much of a user's value an error message quotes (see core/excerpt.ts): a configuration can
+// hold a megabyte in one field, or thousands of bad certificates.
+/** A domain name is at most 253 characters; a bad one is quoted up to this many. */
+const DOMAIN_EXCERPT = 100;
+/** Certificate names are 1-64 characters (CERT_NAME), so any valid one is quoted whole. */
+const NAME_EXCERPT = 66;
+/** Field values after "got": long enough for a whole listener ARN. */
+const VALUE_EXCERPT = 120;
+/** Unknown field names: a key, too, can be a megabyte. */
+const KEY_EXCERPT = 40;
+const PATH_EXCERPT = 200;
+const MESSAGE_CLIP = 300;
+/** Problems listed in one ConfigError; the rest are counted. */
+const MAX_PROBLEMS = 20;
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const CERT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -51,7 +67,7 @@ export function domainProblem(name: string): string | undefined {
   if (rest.length < 2) return 'is not a fully qualified domain name (like "example.com")';
   const bad = rest.find((label) => !LABEL.test(label));
   if (bad !== undefined) {
-    return `has an invalid label "${bad}" (letters, digits and inner hyphens, 1-63 characters)`;
+    return `has an invalid label ${excerpt(bad, DOMAIN_EXCERPT)} (letters, digits and inner hyphens, 1-63 characters)`;
   }
   return undefined;
 }
@@ -64,7 +80,11 @@ const domainSchema = z
   .check(
     z.superRefine((value, ctx) => {
       const problem = domainProblem(value);
-      if (problem) ctx.addIssue({ code: 'custom', message: `domain "${value}" ${problem}` });
+      if (problem)
+        ctx.addIssue({
+          code: 'custom',
+          message: `domain ${excerpt(value, DOMAIN_EXCERPT)} ${problem}`,
+        });
     }),
   );
 
@@ -113,7 +133,7 @@ const certificateSchema = z
           ctx.addIssue({
             code: 'custom',
             path: ['domains', i],
-            message: `domain "${domain}" is listed twice (each domain once)`,
+            message: `domain ${excerpt(domain, DOMAIN_EXCERPT)} is listed twice (each domain once)`,
           });
         }
         seen.add(domain);
@@ -234,7 +254,7 @@ export const RenewerConfigSchema = z
           ctx.addIssue({
             code: 'custom',
             path: ['certificates', i, 'name'],
-            message: `duplicate name "${cert.name}" (also certificates[${first}]); each certificate needs a unique name`,
+            message: `duplicate name ${excerpt(cert.name, NAME_EXCERPT)} (also certificates[${first}]); each certificate needs a unique name`,
           });
         } else {
           names.set(cert.name, i);
@@ -246,7 +266,7 @@ export const RenewerConfigSchema = z
             ctx.addIssue({
               code: 'custom',
               path: ['certificates', i, 'listeners', j, 'mode'],
-              message: `listener is already the "default" of certificate "${owner}"; a listener has one default certificate, use mode "sni" for the others`,
+              message: `listener is already the "default" of certificate ${excerpt(owner, NAME_EXCERPT)}; a listener has one default certificate, use mode "sni" for the others`,
             });
           }
           defaultOwners.set(listener.arn, cert.name);
@@ -289,8 +309,30 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 
 function formatValue(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+  return excerpt(value, VALUE_EXCERPT);
+}
+
+/**
+ * What is wrong with JSON text, without any of the text: V8's message quotes up to ~20
+ * characters of the document (`Unexpected token 'x', ..."abc": x, "d"... is not valid JSON`),
+ * and the document is the operator's whole configuration. Keeps the reason, and turns the
+ * position V8 gives for most errors into a line and column.
+ */
+function jsonProblem(error: unknown, text: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const position = /at position (\d+)/.exec(message);
+  let reason = message
+    .replace(/\s*\(line \d+ column \d+\)/, '')
+    .replace(/ in JSON at position \d+/, '');
+  const quote = reason.search(/,?\s*(\.\.\.)?"/);
+  if (quote >= 0) reason = reason.slice(0, quote);
+  reason = clip(reason.trim(), 120) || 'it does not parse';
+  if (!position) return reason;
+  const at = Math.min(Number(position[1]), text.length);
+  const before = text.slice(0, at);
+  const line = before.split('\n').length;
+  const column = at - before.lastIndexOf('\n');
+  return `${reason} at line ${formatCount(line)} column ${formatCount(column)}`;
 }
 
 /**
@@ -303,22 +345,29 @@ export function parseConfig(input: unknown, source = 'configuration'): RenewerCo
     try {
       data = JSON.parse(input);
     } catch (error) {
-      throw new ConfigError(`${source} is not valid JSON: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new ConfigError(
+        `${source} is not valid JSON: ${jsonProblem(error, input)} (the text is not repeated here; a JSON checker such as \`jq .\` shows the spot)`,
+        { cause: error },
+      );
     }
   }
   const result = RenewerConfigSchema.safeParse(data);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
+  const issues = result.error.issues;
+  const lines = issues.slice(0, MAX_PROBLEMS).map((issue) => {
     const where = formatPath(issue.path);
-    let message = issue.message;
+    let message = clip(issue.message, MESSAGE_CLIP);
     if (issue.code === 'unrecognized_keys') {
-      message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling against the README's configuration reference`;
+      message = `unknown field(s) ${listExcerpt(issue.keys, 5, KEY_EXCERPT)}: check the spelling against the README's configuration reference`;
       return `- ${where}: ${message}`;
     }
     return `- ${where}: ${message}; got ${formatValue(valueAt(data, issue.path))}`;
   });
+  if (issues.length > MAX_PROBLEMS) {
+    lines.push(
+      `- … and ${formatCount(issues.length - MAX_PROBLEMS)} more problems (${formatCount(issues.length)} in all): fix these and validate again to see the rest`,
+    );
+  }
   throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
 }
 
@@ -334,11 +383,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RenewerConfig 
       text = readFileSync(resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), file), 'utf8');
     } catch (error) {
       throw new ConfigError(
-        `RENEWER_CONFIG_FILE "${file}" cannot be read: ${(error as Error).message}`,
+        `RENEWER_CONFIG_FILE ${excerpt(file, PATH_EXCERPT)} cannot be read: ${clip((error as Error).message, MESSAGE_CLIP)}`,
         { cause: error },
       );
     }
-    return parseConfig(text, `RENEWER_CONFIG_FILE ${file}`);
+    return parseConfig(text, `RENEWER_CONFIG_FILE ${clip(file, PATH_EXCERPT)}`);
   }
   throw new ConfigError(
     'no configuration: set RENEWER_CONFIG to the JSON configuration (or RENEWER_CONFIG_FILE to a file holding it)',

@@ -9,6 +9,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ACMClient } from '@aws-sdk/client-acm';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { openAccount } from './acme/account.js';
@@ -23,6 +24,8 @@ import { AcmDeployer } from './deploy/acm.js';
 import { ListenerDeployer } from './deploy/listeners.js';
 import { Route53Dns01Solver } from './dns/route53-solver.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './observability.js';
+import { DynamoStateStore } from './state/dynamo-state-store.js';
+import { MemoryStateStore } from './state/memory-state-store.js';
 import { SecretsStore } from './store/secrets-store.js';
 
 const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -48,42 +51,89 @@ function regional<T>(make: (region: string) => T): (region: string) => T {
   };
 }
 
-let built: Omit<RunDependencies, 'remainingMs'> | undefined;
+/** What lives as long as the container: the configuration and the SDK clients (connections). */
+interface Container {
+  config: RenewerConfig;
+  region: string;
+  secrets: SecretsManagerClient;
+  route53: Route53Client;
+  dynamodb?: DynamoDBClient;
+  acm: (region: string) => ACMClient;
+  elbv2: (region: string) => ElasticLoadBalancingV2Client;
+}
 
-/** Builds configuration and clients on first use (a bad configuration fails the invocation). */
-function dependencies(): Omit<RunDependencies, 'remainingMs'> {
-  if (built) return built;
+let container: Container | undefined;
+
+/** Reads the configuration and builds the clients on first use (a bad configuration fails). */
+function containerState(): Container {
+  if (container) return container;
   const config: RenewerConfig = loadConfig();
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  container = {
+    config,
+    region,
+    secrets: new SecretsManagerClient({ region }),
+    route53: new Route53Client({ region }),
+    ...(process.env.RENEWER_STATE_TABLE ? { dynamodb: new DynamoDBClient({ region }) } : {}),
+    acm: regional((r) => new ACMClient({ region: r })),
+    elbv2: regional((r) => new ElasticLoadBalancingV2Client({ region: r })),
+  };
+  return container;
+}
+
+/** Without a state table (local experiments only) state lasts one container. */
+let memoryState: MemoryStateStore | undefined;
+
+/**
+ * Builds this invocation's dependencies. Everything that caches what AWS said (zones, which
+ * certificates are ours, which secrets are missing) is new per invocation: a warm container
+ * must not act on what an earlier invocation saw.
+ */
+function dependencies(): Omit<RunDependencies, 'remainingMs'> {
+  const { config, ...clients } = containerState();
   const onThrottle = (operation: string) => {
     counters.throttled += 1;
     logger.debug('throttled, retrying', { operation });
   };
   const store = new SecretsStore({
-    client: new SecretsManagerClient({ region }),
+    client: clients.secrets,
     prefix: config.secretPrefix,
     kmsKeyId: config.kmsKeyId,
   });
+  const tableName = process.env.RENEWER_STATE_TABLE;
+  let state: RunDependencies['state'];
+  if (tableName && clients.dynamodb) {
+    state = new DynamoStateStore({ client: clients.dynamodb, tableName });
+  } else {
+    logger.warn(
+      'RENEWER_STATE_TABLE is not set: no run lease, and the journal and schedules last only this container (the CDK stack always sets it)',
+    );
+    memoryState ??= new MemoryStateStore();
+    state = memoryState;
+  }
   const acm = new AcmDeployer({
-    clientFor: regional((r) => new ACMClient({ region: r })),
+    clientFor: clients.acm,
     secretPrefix: config.secretPrefix,
     logger,
     onThrottle,
   });
-  built = {
+  const dns = new Route53Dns01Solver({
+    route53: clients.route53,
+    resolvers: config.dns.propagationResolvers,
+    propagationTimeoutMs: config.dns.propagationTimeoutSeconds * 1000,
+    logger,
+    onThrottle,
+  });
+  return {
     config,
     store,
-    dns: new Route53Dns01Solver({
-      route53: new Route53Client({ region }),
-      resolvers: config.dns.propagationResolvers,
-      propagationTimeoutMs: config.dns.propagationTimeoutSeconds * 1000,
-      logger,
-      onThrottle,
-    }),
+    state,
+    dns,
     acm,
     listeners: new ListenerDeployer({
-      clientFor: regional((r) => new ElasticLoadBalancingV2Client({ region: r })),
+      clientFor: clients.elbv2,
       isManaged: (r, arn) => acm.isManaged(r, arn),
+      keyAlgorithmOf: async (r, arn) => (await acm.describe(r, arn))?.keyAlgorithm,
       logger,
       onThrottle,
     }),
@@ -94,9 +144,15 @@ function dependencies(): Omit<RunDependencies, 'remainingMs'> {
       ),
     logger,
     metrics,
+    // Every wait of one issuance: Route 53 INSYNC and propagation, CA polling, listener binding.
+    reserveMs: dns.maxWaitMs + ACME_WAIT_MS + BIND_WAIT_MS,
   };
-  return built;
 }
+
+/** The longest the CA's polling (challenge, order) and finalization can take. */
+const ACME_WAIT_MS = 120_000;
+/** Binding a certificate ELBv2 does not see yet is retried this long. */
+const BIND_WAIT_MS = 60_000;
 
 /** Scheduled event, `{}`, or `{"certificates":[...],"force":true,"dryRun":true}`. */
 export const handler = async (event: unknown, context?: Context): Promise<RunReport> => {
@@ -109,7 +165,11 @@ export const handler = async (event: unknown, context?: Context): Promise<RunRep
     const remainingMs = context?.getRemainingTimeInMillis
       ? () => context.getRemainingTimeInMillis()
       : undefined;
-    return await run(request, { ...deps, remainingMs });
+    return await run(request, {
+      ...deps,
+      remainingMs,
+      ...(context?.awsRequestId ? { requestId: context.awsRequestId } : {}),
+    });
   } catch (error) {
     const err = error as Error;
     logger.error('run failed', { error: { name: err.name, message: redact(err.message) } });

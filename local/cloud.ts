@@ -1,6 +1,6 @@
 /**
- * The local cloud: the AWS API emulator, a DNS server answering from its Route 53 zones, and
- * Pebble validating against that DNS server. `invoke` runs the built bundle in its own process
+ * The local cloud: the AWS API emulator, a DNS server answering from its Route 53 zones, Pebble
+ * validating against that DNS server, and the state table (dynalite, in memory). `invoke` runs the built bundle in its own process
  * with nothing but environment variables pointing it here.
  */
 import { spawn } from 'node:child_process';
@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DnsServer, startDnsServer } from './dns-server.js';
-import { type Emulator, startEmulator } from './emulator/index.js';
+import { type Emulator, type EmulatorOptions, startEmulator } from './emulator/index.js';
 import { type Pebble, type PebbleOptions, startPebble } from './pebble.js';
+import { type StateTable, startStateTable } from './state-table.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(root, 'dist', 'lambda', 'index.js');
@@ -41,6 +42,8 @@ export interface LocalCloud {
   emulator: Emulator;
   dns: DnsServer;
   pebble: Pebble;
+  /** The DynamoDB state table the function finds through `RENEWER_STATE_TABLE`. */
+  stateTable: StateTable;
   /** The ACME directory URL to put in the configuration. */
   directoryUrl: string;
   /** Environment for a function process pointed at this cloud. */
@@ -51,8 +54,17 @@ export interface LocalCloud {
 
 export interface LocalCloudOptions {
   pebble?: Omit<PebbleOptions, 'dnsServer'>;
-  /** GetChange answers PENDING this many times before INSYNC. */
+  /** GetChange answers PENDING this many times before INSYNC. @default 1 */
   changeSyncPolls?: number;
+  /**
+   * The emulator's AWS limits and lags, passed through (see {@link EmulatorOptions}):
+   * `route53RequestsPerSecond`, `route53RequestBurst`, `certificatePropagationMs`,
+   * `listSecretsLagMs`, `certificatesPerLoadBalancer`.
+   * @default - AWS's documented figures
+   */
+  emulator?: Omit<EmulatorOptions, 'port' | 'changeSyncPolls'>;
+  /** @default 'acme-renewer-state' */
+  stateTableName?: string;
 }
 
 /** Starts emulator, DNS server and Pebble on free ports. */
@@ -60,12 +72,20 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   if (!existsSync(BUNDLE)) {
     throw new Error(`${BUNDLE} is missing: run "npm run build" first`);
   }
-  const emulator = await startEmulator({ changeSyncPolls: options.changeSyncPolls ?? 1 });
+  const emulator = await startEmulator({
+    ...options.emulator,
+    changeSyncPolls: options.changeSyncPolls ?? 1,
+  });
   let dns: DnsServer | undefined;
+  let table: StateTable | undefined;
   try {
+    table = await startStateTable(
+      options.stateTableName === undefined ? {} : { tableName: options.stateTableName },
+    );
     dns = await startDnsServer({ lookupTxt: (name) => emulator.lookupTxt(name) });
     const pebble = await startPebble({ ...options.pebble, dnsServer: dns.address });
     const dnsServer = dns;
+    const stateTable = table;
     const functionEnv = (config: unknown): Record<string, string> => ({
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       AWS_REGION: 'us-east-1',
@@ -76,6 +96,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator.url,
       AWS_ENDPOINT_URL_ACM: emulator.url,
       AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: emulator.url,
+      AWS_ENDPOINT_URL_DYNAMODB: stateTable.endpoint,
+      RENEWER_STATE_TABLE: stateTable.tableName,
       NODE_EXTRA_CA_CERTS: pebble.tlsCaPath,
       RENEWER_CONFIG: JSON.stringify(config),
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -84,6 +106,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       emulator,
       dns: dnsServer,
       pebble,
+      stateTable,
       directoryUrl: pebble.directoryUrl,
       functionEnv,
       invoke: (event, invokeOptions) =>
@@ -93,11 +116,16 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           ...invokeOptions.env,
         }),
       async stop() {
-        await Promise.allSettled([pebble.stop(), dnsServer.close(), emulator.close()]);
+        await Promise.allSettled([
+          pebble.stop(),
+          dnsServer.close(),
+          emulator.close(),
+          stateTable.close(),
+        ]);
       },
     };
   } catch (error) {
-    await Promise.allSettled([dns?.close(), emulator.close()]);
+    await Promise.allSettled([dns?.close(), table?.close(), emulator.close()]);
     throw error;
   }
 }

@@ -5,12 +5,18 @@
  * (concurrent callers spread apart); every other error surfaces at once so callers fail fast.
  */
 
-/** Error names AWS uses for "slow down" (Route 53 adds `PriorRequestNotComplete`). */
+/**
+ * Error names AWS uses for "slow down" (Route 53 adds `PriorRequestNotComplete`; DynamoDB uses
+ * `ProvisionedThroughputExceededException` and `RequestLimitExceeded`, see
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html).
+ */
 const THROTTLING_NAMES = new Set([
   'Throttling',
   'ThrottlingException',
   'PriorRequestNotComplete',
   'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
 ]);
 
 /** Options of {@link withBackoff}. */

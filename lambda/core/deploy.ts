@@ -1,24 +1,31 @@
 /**
  * Deploy, on every run: store a new certificate, import it into ACM in each region its
- * listeners live in, then make every configured listener serve it. Drift (a listener edited by
- * hand, an ACM certificate deleted) is repaired on the same path.
+ * listeners live in, make every configured listener serve it, and only then make it current.
+ * Drift (a listener edited by hand, an ACM certificate deleted) is repaired on the same path.
  *
- * Order is chosen so that nothing served is ever lost: a new ARN is imported before the secret
- * records it (an orphan is deleted if storing fails); a renewal is stored as AWSPENDING before
- * it is re-imported into the ARN that listeners already serve, and becomes AWSCURRENT only once
- * imported; listeners get the new certificate before stale ones are removed.
+ * Order is chosen so that nothing is ever lost or untracked, wherever a run is cut off:
+ * 1. a new certificate is written to its secret at once (AWSPENDING for a renewal, AWSCURRENT
+ *    for a first certificate), so nothing issued is ever issued again;
+ * 2. every import into a new ACM ARN is recorded in the state table before it is made; a run
+ *    killed before the ARN reaches the secret leaves that intent, and the next run adopts the
+ *    import (found by serial) instead of importing again;
+ * 3. listeners get the new certificate before stale ones are removed, and a certificate whose
+ *    bind failed keeps its old one bound;
+ * 4. AWSCURRENT moves to a renewal only once every listener serves it.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ACM_KEY_ALGORITHMS, type AcmDeployer } from '../deploy/acm.js';
 import type { DesiredListenerState, ListenerDeployer, ListenerView } from '../deploy/listeners.js';
 import { CURRENT, PENDING, type SecretsStore } from '../store/secrets-store.js';
-import type { Journal, Retired } from './journal.js';
+import type { Journal } from './journal.js';
 import { mapLimit } from './limit.js';
+import type { ImportIntent, Retired, StateStore } from './ports.js';
 import type { StoredCertificate } from './types.js';
 import { fail, regionOf, type Work } from './work.js';
 
 export interface DeployContext {
   store: SecretsStore;
+  state: StateStore;
   acm: AcmDeployer;
   listeners: ListenerDeployer;
   views: Map<string, ListenerView | Error>;
@@ -26,6 +33,9 @@ export interface DeployContext {
   logger: Logger;
   /** Holds ACM certificates earlier runs retired and could not delete yet. */
   journal: Journal;
+  /** Imports earlier runs started and may not have recorded. */
+  imports: ImportIntent[];
+  now: () => Date;
 }
 
 function serves(view: ListenerView | Error | undefined, arn: string, mode: string): boolean {
@@ -40,41 +50,110 @@ function sameArns(a: Record<string, string>, b: Record<string, string>): boolean
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
-/** Deletes ACM certificates imported a moment ago that no secret records (best effort). */
-async function forget(ctx: DeployContext, imported: Array<{ region: string; arn: string }>) {
-  await Promise.all(
-    imported.map(({ region, arn }) => ctx.acm.deleteIfUnused(region, arn).catch(() => 'kept')),
-  );
+function isReimportRefused(error: unknown): boolean {
+  return (error as Error | undefined)?.name === 'AcmReimportRefusedError';
 }
 
-/** Stores and imports one certificate; sets `work.served`, `work.arns`, `work.retired`. */
-async function deployOne(ctx: DeployContext, work: Work): Promise<void> {
+/** Remembers a pending version in the state table at once (ListSecrets lags writes). */
+async function rememberPending(ctx: DeployContext, work: Work, versionId: string): Promise<void> {
+  work.pendingVersion = versionId;
+  work.schedule.pendingVersionId = versionId;
+  try {
+    await ctx.state.putSchedule(work.cert.name, work.schedule);
+  } catch (error) {
+    work.log.warn('pending version not recorded in the state table', {
+      error: (error as Error).message,
+    });
+  }
+}
+
+/**
+ * Writes a certificate issued in this run to its secret straight away, before any ACM call.
+ * A renewal goes to AWSPENDING (consumers keep the previous one until it is served), a first
+ * certificate to AWSCURRENT (there is nothing else to serve).
+ */
+async function storeIssued(ctx: DeployContext, work: Work): Promise<void> {
+  const issued = work.issued;
+  if (!issued) return;
+  const current = work.state.current;
+  const keep = current && current.keyType === issued.keyType ? current.acmCertificateArn : {};
+  const value: StoredCertificate = { ...issued, acmCertificateArn: { ...keep } };
+  if (current) {
+    const versionId = await ctx.store.writeCertificate(work.cert.name, value, PENDING);
+    await rememberPending(ctx, work, versionId);
+  } else {
+    await ctx.store.writeCertificate(work.cert.name, value, CURRENT);
+  }
+  work.stored = value;
+}
+
+/** Imports into a new ARN, recorded in the state table first (or adopts an earlier import). */
+async function importTracked(
+  ctx: DeployContext,
+  work: Work,
+  region: string,
+  candidate: StoredCertificate,
+  fresh: Set<string>,
+): Promise<string> {
+  const name = work.cert.name;
+  const intent = ctx.imports.find(
+    (i) => i.name === name && i.region === region && i.serial === candidate.serial,
+  );
+  if (intent) {
+    const adopted = await ctx.acm.findImport(region, name, candidate.serial);
+    if (adopted) {
+      work.changes.push(`adopted ACM certificate ${adopted} that an interrupted run imported`);
+      work.log.info('acm import of an interrupted run adopted', { region, arn: adopted });
+      fresh.add(adopted);
+      return adopted;
+    }
+  }
+  await ctx.state.putImportIntent({
+    name,
+    region,
+    serial: candidate.serial,
+    startedAt: ctx.now().toISOString(),
+  });
+  const arn = await ctx.acm.importNew(region, name, candidate);
+  fresh.add(arn);
+  work.changes.push(`imported into ACM ${arn}`);
+  return arn;
+}
+
+/** Stores and imports one certificate; sets `work.stored` and `work.arns`. */
+async function deployOne(ctx: DeployContext, work: Work, fresh: Set<string>): Promise<void> {
   const { cert, state } = work;
   const current = state.current;
-  const candidate: StoredCertificate | undefined = work.issued ?? work.resume?.value ?? current;
+  if (work.resume && !work.stored) {
+    work.stored = work.resume.value;
+    work.pendingVersion = work.resume.versionId;
+  }
+  const candidate: StoredCertificate | undefined = work.stored ?? current;
   if (!candidate) return;
-  const fresh = work.issued !== undefined || work.resume !== undefined;
-  const previousArns = current?.acmCertificateArn ?? {};
-  const base = work.issued
-    ? current?.keyType === work.issued.keyType
-      ? previousArns
-      : {}
-    : candidate.acmCertificateArn;
+  const isNew = work.stored !== undefined;
+  const stage = work.pendingVersion ? PENDING : CURRENT;
   const regions = [...new Set(cert.listeners.map((l) => regionOf(l.arn)))];
   const arns: Record<string, string> = {};
   const reimport: string[] = [];
   const needNew: string[] = [];
 
   for (const region of regions) {
-    const arn = base[region];
+    const arn = candidate.acmCertificateArn[region];
     if (!arn) {
+      needNew.push(region);
+      continue;
+    }
+    // One paged ListCertificates per region and run answers this: a secret that names an ACM
+    // certificate that no longer exists is repaired, not trusted.
+    if (!(await ctx.acm.exists(region, arn))) {
+      work.log.warn('acm certificate missing; importing again', { region, arn });
       needNew.push(region);
       continue;
     }
     const servedHere = cert.listeners
       .filter((l) => regionOf(l.arn) === region)
       .every((l) => serves(ctx.views.get(l.arn), arn, l.mode));
-    if (fresh || !servedHere) {
+    if (isNew || !servedHere) {
       const info = await ctx.acm.describe(region, arn);
       if (!info) {
         work.log.warn('acm certificate missing; importing again', { region, arn });
@@ -85,90 +164,100 @@ async function deployOne(ctx: DeployContext, work: Work): Promise<void> {
         needNew.push(region);
         continue;
       }
-      if (fresh || info.serial !== candidate.serial) reimport.push(region);
+      if (isNew || info.serial !== candidate.serial) reimport.push(region);
     }
     arns[region] = arn;
   }
 
-  // A renewal is stored as AWSPENDING (consumers keep the previous certificate until it is
-  // imported), a first certificate as AWSCURRENT, a changed ARN of the current one as AWSCURRENT.
-  const stage = work.issued ? (current ? PENDING : CURRENT) : work.resume ? PENDING : CURRENT;
-  let pendingVersion = work.resume?.versionId;
-  const store = async () => {
-    const versionId = await ctx.store.writeCertificate(
-      cert.name,
-      { ...candidate, acmCertificateArn: { ...arns } },
-      stage,
-    );
-    if (stage === PENDING) pendingVersion = versionId;
-  };
-
-  // New ARNs are imported first, so the secret is written once with them. If ACM refuses, a
-  // new certificate is still stored (without that ARN): nothing issued is lost, and the next run
-  // finishes the deploy without a new order. An imported ARN that cannot be recorded is deleted
-  // again (nothing serves it yet) rather than leaked.
-  const imported: Array<{ region: string; arn: string }> = [];
-  try {
-    for (const region of needNew) {
-      const arn = await ctx.acm.importNew(region, cert.name, candidate);
-      imported.push({ region, arn });
-      arns[region] = arn;
-      work.changes.push(`imported into ACM ${arn}`);
-    }
-  } catch (error) {
-    if (work.issued) {
-      for (const { region } of imported) delete arns[region];
-      await store().catch(() => undefined);
-    }
-    await forget(ctx, imported);
-    throw error;
+  const imported: string[] = [];
+  for (const region of needNew) {
+    arns[region] = await importTracked(ctx, work, region, candidate, fresh);
+    imported.push(region);
   }
-  if (work.issued || !sameArns(arns, candidate.acmCertificateArn)) {
-    try {
-      await store();
-    } catch (error) {
-      await forget(ctx, imported);
-      throw error;
-    }
-  }
-  const value: StoredCertificate = { ...candidate, acmCertificateArn: arns };
   for (const region of reimport) {
-    await ctx.acm.reimport(region, arns[region] as string, value);
-    work.changes.push(`re-imported into ACM ${arns[region]}`);
+    const arn = arns[region] as string;
+    try {
+      await ctx.acm.reimport(region, arn, candidate);
+      work.changes.push(`re-imported into ACM ${arn}`);
+    } catch (error) {
+      if (!isReimportRefused(error)) throw error;
+      // ACM keeps some properties of an ARN (key usages, key algorithm): a new ARN takes the
+      // certificate, listeners move to it, and the old one is retired once nothing uses it.
+      work.log.warn('acm refused the re-import; importing into a new ARN', {
+        region,
+        arn,
+        error: (error as Error).message,
+      });
+      arns[region] = await importTracked(ctx, work, region, candidate, fresh);
+      imported.push(region);
+    }
   }
-  if (pendingVersion) await ctx.store.promote(cert.name, pendingVersion, state.currentVersionId);
 
-  work.served = value;
-  work.arns = arns;
-  const before = new Set(Object.values(arns));
-  for (const [region, arn] of Object.entries({ ...previousArns, ...candidate.acmCertificateArn })) {
-    if (!before.has(arn) && !work.retired.some((r) => r.arn === arn))
-      work.retired.push({ region, arn });
+  const value: StoredCertificate = { ...candidate, acmCertificateArn: arns };
+  if (!sameArns(arns, candidate.acmCertificateArn)) {
+    const versionId = await ctx.store.writeCertificate(cert.name, value, stage);
+    if (stage === PENDING) await rememberPending(ctx, work, versionId);
   }
+  await Promise.all(
+    imported.map((region) =>
+      ctx.state.deleteImportIntent(cert.name, region).catch((error: Error) => {
+        // Harmless: the next run finds the ARN recorded and adopts nothing.
+        work.log.warn('import intent not cleared', { region, error: error.message });
+      }),
+    ),
+  );
+  if (isNew) work.stored = value;
+  work.deployed = value;
+  work.arns = arns;
 }
 
-/** The ARN a work wants served in `region`, or its current one when its run failed. */
+/** The ARN a work wants served in `region`: its new one once deployed, else its current one. */
 function arnFor(work: Work, region: string): string | undefined {
-  if (work.served) return work.arns[region];
+  if (work.deployed) return work.arns[region];
   return work.state.current?.acmCertificateArn[region];
 }
 
+/** What a listener should serve over every certificate that names it. */
+function desiredFor(
+  entries: Array<{ work: Work; mode: string }>,
+  region: string,
+): DesiredListenerState {
+  const desired: DesiredListenerState = { sniArns: [], fallbacks: {} };
+  for (const { work, mode } of entries) {
+    const arn = arnFor(work, region);
+    if (!arn) continue;
+    if (mode === 'default') desired.defaultArn = arn;
+    else desired.sniArns.push(arn);
+    const old = work.state.current?.acmCertificateArn[region];
+    if (old && old !== arn && desired.fallbacks) desired.fallbacks[arn] = old;
+  }
+  return desired;
+}
+
 /**
- * Deploys every work: store and import each (bounded concurrency), then bind each listener
- * once, then delete the ACM certificates nothing uses any more. `bystanders` are configured
- * certificates outside this run that share a listener: their certificates stay bound.
+ * Deploys every work: store each new certificate, import (bounded concurrency), bind each
+ * listener once, promote what is served, then delete the ACM certificates nothing uses any more.
+ * `bystanders` are configured certificates outside this run that share a listener: their
+ * certificates stay bound.
  */
 export async function deployAll(
   ctx: DeployContext,
   works: Work[],
   bystanders: Work[],
 ): Promise<void> {
+  const fresh = new Set<string>();
   await mapLimit(
     works.filter((w) => !w.failure),
     ctx.concurrency,
     async (work) => {
       try {
-        await deployOne(ctx, work);
+        await storeIssued(ctx, work);
+      } catch (error) {
+        fail(work, error, 'store');
+        return;
+      }
+      try {
+        await deployOne(ctx, work, fresh);
       } catch (error) {
         fail(work, error, 'deploy');
       }
@@ -183,31 +272,42 @@ export async function deployAll(
       byListener.set(listener.arn, list);
     }
   }
+  const bindFailures = new Map<Work, Error>();
   const touched = new Set(works.flatMap((w) => w.cert.listeners.map((l) => l.arn)));
   await mapLimit([...touched], ctx.concurrency, async (listenerArn) => {
     const view = ctx.views.get(listenerArn);
     if (!view || view instanceof Error) return;
     const region = regionOf(listenerArn);
-    const desired: DesiredListenerState = { sniArns: [] };
-    for (const { work, mode } of byListener.get(listenerArn) ?? []) {
-      const arn = arnFor(work, region);
-      if (!arn) continue;
-      if (mode === 'default') desired.defaultArn = arn;
-      else desired.sniArns.push(arn);
-    }
-    const mine = (byListener.get(listenerArn) ?? []).filter(({ work }) => works.includes(work));
+    const entries = byListener.get(listenerArn) ?? [];
+    const mine = entries.filter(({ work }) => works.includes(work));
     const needing = mine.filter(({ work, mode }) => {
       const arn = arnFor(work, region);
       return arn !== undefined && !serves(view, arn, mode);
     });
     try {
-      await ctx.listeners.apply(view, desired);
-      for (const { work, mode } of needing) {
-        const what = mode === 'default' ? 'default certificate' : 'sni certificate';
-        work.changes.push(`listener ${listenerArn} now serves it as ${what}`);
+      const outcome = await ctx.listeners.apply(view, desiredFor(entries, region), { fresh });
+      for (const { work, mode } of mine) {
+        const arn = arnFor(work, region);
+        const error = arn ? outcome.failed.get(arn) : undefined;
+        if (error) {
+          if (!bindFailures.has(work)) bindFailures.set(work, error);
+          continue;
+        }
+        if (needing.some((n) => n.work === work && n.mode === mode)) {
+          const what = mode === 'default' ? 'default certificate' : 'sni certificate';
+          work.changes.push(`listener ${listenerArn} now serves it as ${what}`);
+        }
+      }
+      if (needing.length === 0 && outcome.failed.size > 0) {
+        ctx.logger.warn('listener clean-up failed', {
+          listener: listenerArn,
+          error: [...outcome.failed.values()][0]?.message,
+        });
       }
     } catch (error) {
-      for (const { work } of needing) fail(work, error, 'listener');
+      for (const { work } of needing) {
+        if (!bindFailures.has(work)) bindFailures.set(work, error as Error);
+      }
       if (needing.length === 0) {
         ctx.logger.warn('listener clean-up failed', {
           listener: listenerArn,
@@ -217,10 +317,51 @@ export async function deployAll(
     }
   });
 
+  // Served everywhere: promote a renewal, and retire what it replaced. A bind that failed keeps
+  // the previous certificate current and bound; the next run tries the new one again.
+  await mapLimit(
+    works.filter((w) => w.deployed && !w.failure),
+    ctx.concurrency,
+    async (work) => {
+      const bindError = bindFailures.get(work);
+      if (bindError) {
+        fail(work, bindError, 'listener');
+        return;
+      }
+      try {
+        if (work.pendingVersion) {
+          await ctx.store.promote(
+            work.cert.name,
+            work.pendingVersion,
+            work.state.currentVersionId,
+          );
+          work.pendingVersion = undefined;
+        }
+      } catch (error) {
+        fail(work, error, 'promote');
+        return;
+      }
+      work.served = work.deployed;
+      const keep = new Set(Object.values(work.arns));
+      const before = {
+        ...(work.state.current?.acmCertificateArn ?? {}),
+        ...(work.resume?.value.acmCertificateArn ?? {}),
+      };
+      for (const [region, arn] of Object.entries(before)) {
+        if (!keep.has(arn) && !work.retired.some((r) => r.arn === arn))
+          work.retired.push({ region, arn });
+      }
+    },
+  );
+  for (const work of works) {
+    if (bindFailures.has(work) && !work.failure) fail(work, bindFailures.get(work), 'listener');
+  }
+
   const stillWanted = new Set(
-    [...works, ...bystanders].flatMap((w) =>
-      Object.values(w.served ? w.arns : (w.state.current?.acmCertificateArn ?? {})),
-    ),
+    [...works, ...bystanders].flatMap((w) => [
+      ...Object.values(w.served ? w.arns : (w.state.current?.acmCertificateArn ?? {})),
+      ...Object.values(w.deployed && !w.served ? w.arns : {}),
+    ]),
   );
   // Retired certificates (this run's and earlier runs') are deleted once nothing uses them;
   // one ACM still reports in use stays in the journal for a later run.

@@ -1,4 +1,11 @@
-/** Turns the invocation event into a run request, or a clear error for a bad event. */
+/**
+ * Turns the invocation event into a run request, or a clear error for a bad event.
+ *
+ * Every value of the event that a message quotes goes through {@link excerpt}: an event can be
+ * megabytes (6 MB synchronous, 1 MB asynchronous), and the message of a bad one stays well
+ * under a kilobyte while still naming the field and what is allowed.
+ */
+import { excerpt, listExcerpt } from './excerpt.js';
 
 /** What one run does. */
 export interface RunRequest {
@@ -20,6 +27,30 @@ export class InvalidEventError extends Error {
 
 const MANUAL_KEYS = new Set(['certificates', 'force', 'dryRun']);
 
+/** Longest rendering of one unknown key or name (a key, too, can be a megabyte). */
+const KEY_EXCERPT = 40;
+/** Certificate names are 1-64 characters (config.ts), so one excerpt shows any valid name. */
+const NAME_EXCERPT = 66;
+/** The configured names are listed whole while they fit in this many characters. */
+const SHORT_LIST = 400;
+
+/** Where in a long list the first non-name is, since the excerpt may not reach it. */
+function firstNonString(names: unknown): string {
+  if (!Array.isArray(names)) return '';
+  const i = names.findIndex((n) => typeof n !== 'string');
+  return i < 0 ? '' : ` (certificates[${i}] is ${excerpt(names[i], KEY_EXCERPT)})`;
+}
+
+/** Every configured name while the list is short, else the first few and how many more. */
+function configuredList(configured: readonly string[]): string {
+  let length = 0;
+  for (const name of configured) {
+    length += excerpt(name, NAME_EXCERPT).length + 2;
+    if (length > SHORT_LIST) return listExcerpt(configured, 5, NAME_EXCERPT);
+  }
+  return listExcerpt(configured, configured.length, NAME_EXCERPT);
+}
+
 /**
  * An EventBridge event (the schedule) reconciles everything; `{}` does the same by hand;
  * `{"certificates": [...], "force": true, "dryRun": true}` narrows and forces.
@@ -29,7 +60,7 @@ export function parseEvent(event: unknown): RunRequest {
     return { force: false, dryRun: false, trigger: 'manual' };
   if (typeof event !== 'object' || Array.isArray(event)) {
     throw new InvalidEventError(
-      `invalid event ${JSON.stringify(event)}: expected an object such as {} or {"certificates":["www"],"force":true}`,
+      `invalid event ${excerpt(event)}: expected an object such as {} or {"certificates":["www"],"force":true}`,
     );
   }
   const record = event as Record<string, unknown>;
@@ -39,13 +70,13 @@ export function parseEvent(event: unknown): RunRequest {
   const unknown = Object.keys(record).filter((key) => !MANUAL_KEYS.has(key));
   if (unknown.length > 0) {
     throw new InvalidEventError(
-      `invalid event: unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}; allowed: "certificates" (list of names), "force" (true/false), "dryRun" (true/false)`,
+      `invalid event: unknown field(s) ${listExcerpt(unknown, 5, KEY_EXCERPT)}; allowed: "certificates" (list of names), "force" (true/false), "dryRun" (true/false)`,
     );
   }
   for (const key of ['force', 'dryRun'] as const) {
     if (record[key] !== undefined && typeof record[key] !== 'boolean') {
       throw new InvalidEventError(
-        `invalid event: "${key}" must be true or false; got ${JSON.stringify(record[key])}`,
+        `invalid event: "${key}" must be true or false; got ${excerpt(record[key])}`,
       );
     }
   }
@@ -55,7 +86,7 @@ export function parseEvent(event: unknown): RunRequest {
     (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string'))
   ) {
     throw new InvalidEventError(
-      `invalid event: "certificates" must be a non-empty list of certificate names; got ${JSON.stringify(names)}`,
+      `invalid event: "certificates" must be a non-empty list of certificate names; got ${excerpt(names)}${firstNonString(names)}`,
     );
   }
   return {
@@ -73,7 +104,7 @@ export function selectNames(request: RunRequest, configured: readonly string[]):
   const unknown = request.names.filter((n) => !known.has(n));
   if (unknown.length > 0) {
     throw new InvalidEventError(
-      `unknown certificate name(s) ${unknown.map((n) => `"${n}"`).join(', ')}; configured certificates: ${configured.map((n) => `"${n}"`).join(', ')}`,
+      `unknown certificate name(s) ${listExcerpt(unknown, 5, KEY_EXCERPT)}; configured certificates: ${configuredList(configured)}`,
     );
   }
   return [...new Set(request.names)];

@@ -8,7 +8,7 @@ import type { AcmeOrders } from '../acme/orders.js';
 import type { Journal } from './journal.js';
 import { mapLimit } from './limit.js';
 import type { Dns01Solver, RecordFailure, TxtRecord } from './types.js';
-import { active, fail, type Work } from './work.js';
+import { active, fail, failOrDefer, type Work } from './work.js';
 
 export interface IssueContext {
   dns: Dns01Solver;
@@ -19,7 +19,7 @@ export interface IssueContext {
   remainingMs: () => number;
   /** Time a certificate needs from order to deploy; no order starts with less left. */
   reserveMs: number;
-  /** What earlier runs left to finish; this run's DNS values are added while presented. */
+  /** Journal of this run: its DNS values are recorded before they are presented. */
   journal: Journal;
 }
 
@@ -33,27 +33,6 @@ function failRecords(works: Work[], failures: RecordFailure[], step: string): vo
     const failed = work.records.find((r) => byKey.has(key(r)));
     if (failed) fail(work, byKey.get(key(failed)), step);
   }
-}
-
-/**
- * Removes values left by earlier runs that were cut off. Values it cannot remove stay in the
- * journal, so a later run tries again.
- */
-export async function cleanupJournal(ctx: IssueContext): Promise<void> {
-  const { journal } = ctx;
-  if (journal.records.length === 0) return;
-  ctx.logger.info('cleaning up dns values left by an earlier run', {
-    count: journal.records.length,
-  });
-  const failures = await ctx.dns.cleanup(journal.records);
-  journal.records = failures.map((f) => f.record);
-  if (failures.length > 0) {
-    ctx.logger.warn('dns clean-up of earlier values failed', {
-      count: failures.length,
-      error: failures[0]?.error.message,
-    });
-  }
-  await journal.save();
 }
 
 function defer(ctx: IssueContext, work: Work): void {
@@ -82,7 +61,7 @@ async function prepare(ctx: IssueContext, orders: AcmeOrders, work: Work): Promi
     }));
     work.log.info('order created', { challenges: work.records.length });
   } catch (error) {
-    fail(work, error, 'order');
+    failOrDefer(work, error, 'order');
   }
 }
 
@@ -97,7 +76,7 @@ export async function issueAll(ctx: IssueContext, due: Work[]): Promise<void> {
   try {
     orders = await ctx.openOrders();
   } catch (error) {
-    for (const work of due) fail(work, error, 'acme account');
+    for (const work of due) failOrDefer(work, error, 'acme account');
     return;
   }
   await mapLimit(due, ctx.concurrency, (work) => prepare(ctx, orders, work));
@@ -105,7 +84,13 @@ export async function issueAll(ctx: IssueContext, due: Work[]): Promise<void> {
   const presenting = due.filter(active);
   const records = presenting.flatMap((w) => w.records);
   if (records.length > 0) {
-    const journaled = await ctx.journal.save(records);
+    try {
+      await ctx.journal.presenting(records);
+    } catch (error) {
+      // Presenting values no journal remembers could leave them behind after a hard stop.
+      for (const work of presenting) fail(work, error, 'journal');
+      return;
+    }
     try {
       failRecords(presenting, await ctx.dns.present(records), 'dns present');
       const visible = presenting.filter(active).flatMap((w) => w.records);
@@ -114,7 +99,7 @@ export async function issueAll(ctx: IssueContext, due: Work[]): Promise<void> {
         try {
           if (work.order) await orders.validate(work.order);
         } catch (error) {
-          fail(work, error, 'validation');
+          failOrDefer(work, error, 'validation');
         }
       });
     } finally {
@@ -124,9 +109,8 @@ export async function issueAll(ctx: IssueContext, due: Work[]): Promise<void> {
           count: failures.length,
           error: failures[0]?.error.message,
         });
-      } else if (journaled) {
-        await ctx.journal.save();
       }
+      await ctx.journal.presented(failures.map((f) => f.record));
     }
   }
 
@@ -152,7 +136,7 @@ export async function issueAll(ctx: IssueContext, due: Work[]): Promise<void> {
         notAfter: work.issued.notAfter,
       });
     } catch (error) {
-      fail(work, error, 'finalize');
+      failOrDefer(work, error, 'finalize');
     }
   });
 }

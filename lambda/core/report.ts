@@ -1,6 +1,7 @@
 /** The run report and the metrics, both built from the works of a run; no key material. */
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CERTIFICATE_DIMENSION, MetricName } from '../observability.js';
+import { renewalTime } from './policy.js';
 import { redact } from './redact.js';
 import type { CertificateResult, RunReport, Work } from './work.js';
 
@@ -9,18 +10,32 @@ function served(work: Work) {
 }
 
 /** The report line of one certificate. */
-export function toResult(work: Work, dryRun: boolean): CertificateResult {
+export function toResult(
+  work: Work,
+  dryRun: boolean,
+  renewBeforeDays?: number,
+): CertificateResult {
   const cert = served(work);
-  const base = {
-    name: work.cert.name,
-    serial: cert?.serial,
-    notAfter: cert?.notAfter,
-  };
+  const renewAt = cert
+    ? renewalTime(new Date(cert.notBefore), new Date(cert.notAfter), renewBeforeDays).toISOString()
+    : undefined;
+  const base: Pick<CertificateResult, 'name' | 'serial' | 'notAfter' | 'renewAt' | 'retryAfter'> =
+    {
+      name: work.cert.name,
+      serial: cert?.serial,
+      notAfter: cert?.notAfter,
+      ...(renewAt ? { renewAt } : {}),
+      ...(work.retryAfter ? { retryAfter: work.retryAfter.toISOString() } : {}),
+    };
   const decision = work.decision?.reason ?? '';
   if (work.failure) {
-    const kept = work.state.current
-      ? 'the previous certificate stays stored and served'
-      : 'nothing was stored';
+    const kept = work.stored
+      ? work.state.current
+        ? `the new certificate (serial ${work.stored.serial}) is stored as AWSPENDING and the previous one stays current and served; the next run finishes the deploy`
+        : `the new certificate (serial ${work.stored.serial}) is stored; the next run finishes the deploy`
+      : work.state.current
+        ? 'the previous certificate stays stored and served'
+        : 'nothing was stored';
     const reason = work.decision?.issue
       ? `${decision}; ${kept}`
       : decision || 'could not be processed';
@@ -54,6 +69,27 @@ export function toResult(work: Work, dryRun: boolean): CertificateResult {
     return { ...base, action: 'deployed', reason: `drift repaired: ${work.changes.join('; ')}` };
   }
   return { ...base, action: 'unchanged', reason: decision };
+}
+
+const COMPACT_LIMIT = 3_000;
+
+/**
+ * Every certificate's result on one line (`name: action[ serial]`), bounded in size: a failed
+ * invocation's error carries it, so the report of the others is not lost with the failure.
+ */
+export function compactReport(report: RunReport): string {
+  const parts: string[] = [];
+  let size = 0;
+  for (const [i, r] of report.results.entries()) {
+    const part = `${r.name}: ${r.action}${r.serial ? ` ${r.serial}` : ''}`;
+    if (size + part.length > COMPACT_LIMIT) {
+      parts.push(`… and ${report.results.length - i} more`);
+      break;
+    }
+    parts.push(part);
+    size += part.length + 2;
+  }
+  return parts.join(', ');
 }
 
 const DAY_MS = 86_400_000;

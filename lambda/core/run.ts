@@ -1,7 +1,9 @@
 /**
- * One run: observe every selected certificate, decide, issue what is due, deploy everything,
- * report. Certificates are independent: one failing never stops the others.
+ * One run: take the run lease, observe every selected certificate, decide, issue what is due,
+ * deploy everything, remember, report. Certificates are independent: one failing never stops
+ * the others. Reading top to bottom follows one certificate from event to listener.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { AcmeOrders } from '../acme/orders.js';
@@ -10,18 +12,23 @@ import { resolveDirectoryUrl } from '../config.js';
 import type { AcmDeployer } from '../deploy/acm.js';
 import type { ListenerDeployer, ListenerView } from '../deploy/listeners.js';
 import type { SecretsStore } from '../store/secrets-store.js';
+import { checkStored } from './check-stored.js';
 import { deployAll } from './deploy.js';
 import { type RunRequest, selectNames } from './event.js';
-import { cleanupJournal, type IssueContext, issueAll } from './issue.js';
+import { type IssueContext, issueAll } from './issue.js';
 import { Journal } from './journal.js';
+import { readLegacyJournal } from './legacy-journal.js';
 import { decideRenewal, sameDomainSet } from './policy.js';
-import { emitMetrics, toResult } from './report.js';
+import type { CertificateSchedule, RunLease, StateSnapshot, StateStore } from './ports.js';
+import { compactReport, emitMetrics, toResult } from './report.js';
 import type { Dns01Solver } from './types.js';
 import { active, fail, type RunReport, type Work } from './work.js';
 
 export interface RunDependencies {
   config: RenewerConfig;
   store: SecretsStore;
+  /** The state table: run lease, journal, schedules, last report. */
+  state: StateStore;
   dns: Dns01Solver;
   acm: AcmDeployer;
   listeners: ListenerDeployer;
@@ -32,8 +39,17 @@ export interface RunDependencies {
   now?: () => Date;
   /** Milliseconds left before the Lambda is cut off (context.getRemainingTimeInMillis). */
   remainingMs?: () => number;
-  /** Time one issuance needs; default: the DNS propagation timeout plus two minutes. */
+  /**
+   * Time one issuance needs from order to deploy, every wait counted (Route 53 INSYNC, the
+   * propagation check, CA polling, listener binding). Default: 10 minutes.
+   */
   reserveMs?: number;
+  /** This run's id. @default - a random UUID */
+  runId?: string;
+  /** Lambda request id, shown to a run that finds the lease held. */
+  requestId?: string;
+  /** How long the lease lasts: longer than the Lambda timeout. @default remainingMs() + 60 s */
+  leaseMs?: number;
 }
 
 /** A run that ended with failed certificates; the message names each one and why. */
@@ -47,6 +63,24 @@ export class RunFailedError extends Error {
   }
 }
 
+/** Another run holds the lease: this invocation changed nothing. */
+export class RunLeaseHeldError extends Error {
+  constructor(readonly holder: RunLease) {
+    const who = [
+      `run ${holder.runId}`,
+      holder.requestId ? `request ${holder.requestId}` : undefined,
+      holder.trigger,
+      `started ${holder.acquiredAt}`,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    super(
+      `another run holds the run lease (${who}) until ${holder.expiresAt}; this invocation changed nothing: wait for that run to finish (or for the lease to expire at ${holder.expiresAt}) and invoke again`,
+    );
+    this.name = 'RunLeaseHeldError';
+  }
+}
+
 /** Most urgent first, so certificates deferred by the deadline lead the next run. */
 function urgency(work: Work): number {
   if (!work.state.current) return 0;
@@ -54,7 +88,11 @@ function urgency(work: Work): number {
   return Date.parse(work.state.current.notAfter);
 }
 
-function newWork(cert: CertificateConfig, logger: Logger): Work {
+function newWork(
+  cert: CertificateConfig,
+  logger: Logger,
+  schedule: CertificateSchedule | undefined,
+): Work {
   return {
     cert,
     log: logger.createChild({ persistentKeys: { certificate: cert.name } }) as Logger,
@@ -63,16 +101,73 @@ function newWork(cert: CertificateConfig, logger: Logger): Work {
     arns: {},
     retired: [],
     changes: [],
+    schedule: { ...schedule },
   };
 }
 
+const DEFAULT_RESERVE_MS = 600_000;
+const LEASE_MARGIN_MS = 60_000;
+const DEFAULT_TIMEOUT_MS = 900_000;
+
 /** Runs one reconcile over the selected certificates and returns the report. */
 export async function run(request: RunRequest, deps: RunDependencies): Promise<RunReport> {
-  const { config, store, logger } = deps;
-  const now = (deps.now ?? (() => new Date()))();
+  const { config, logger } = deps;
+  const clock = deps.now ?? (() => new Date());
+  const now = clock();
   const configured = config.certificates.map((c) => c.name);
   const selected = new Set(selectNames(request, configured));
-  const all = config.certificates.map((cert) => newWork(cert, logger));
+  const remainingMs = deps.remainingMs ?? (() => Number.POSITIVE_INFINITY);
+  const runId = deps.runId ?? randomUUID();
+
+  const scope: RunScope = { runId, now, clock, selected, remainingMs };
+  if (request.dryRun) return runLocked(request, deps, scope);
+
+  const left = remainingMs();
+  const leaseMs =
+    deps.leaseMs ?? (Number.isFinite(left) ? left : DEFAULT_TIMEOUT_MS) + LEASE_MARGIN_MS;
+  const lease: RunLease = {
+    runId,
+    ...(deps.requestId ? { requestId: deps.requestId } : {}),
+    trigger: request.trigger,
+    acquiredAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + leaseMs).toISOString(),
+  };
+  const taken = await deps.state.acquireLease(lease);
+  if (!taken.acquired) {
+    logger.warn('run lease held by another run; nothing changed', { holder: taken.holder });
+    throw new RunLeaseHeldError(taken.holder);
+  }
+  try {
+    return await runLocked(request, deps, scope);
+  } finally {
+    await deps.state.releaseLease(runId).catch((error: Error) => {
+      logger.warn('run lease not released; it expires by itself', {
+        expiresAt: lease.expiresAt,
+        error: error.message,
+      });
+    });
+  }
+}
+
+interface RunScope {
+  runId: string;
+  now: Date;
+  clock: () => Date;
+  selected: Set<string>;
+  remainingMs: () => number;
+}
+
+async function runLocked(
+  request: RunRequest,
+  deps: RunDependencies,
+  scope: RunScope,
+): Promise<RunReport> {
+  const { config, store, logger } = deps;
+  const { runId, now, selected } = scope;
+  const snapshot: StateSnapshot = await deps.state.load();
+  const all = config.certificates.map((cert) =>
+    newWork(cert, logger, snapshot.schedules.get(cert.name)),
+  );
   const works = all.filter((w) => selected.has(w.cert.name));
   const listenerArns = new Set(works.flatMap((w) => w.cert.listeners.map((l) => l.arn)));
   // Certificates outside the selection that share a listener keep their certificates bound.
@@ -80,6 +175,7 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
     (w) => !selected.has(w.cert.name) && w.cert.listeners.some((l) => listenerArns.has(l.arn)),
   );
   logger.info('run started', {
+    runId,
     trigger: request.trigger,
     force: request.force,
     dryRun: request.dryRun,
@@ -88,11 +184,18 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
 
   const directoryUrl = resolveDirectoryUrl(config.acme.directoryUrl);
   const accountSecret = store.accountSecretName(directoryUrl, config.acme.email);
-  const journalSecret = store.journalSecretName();
+  const legacyJournalSecret = store.journalSecretName();
+  const pendingHints = new Map<string, string>();
+  for (const work of [...works, ...bystanders]) {
+    if (work.schedule.pendingVersionId) pendingHints.set(work.cert.name, work.schedule.pendingVersionId);
+  }
   const [loaded, views] = await Promise.all([
     store.loadCertificates(
       [...works, ...bystanders].map((w) => w.cert.name),
-      [accountSecret, journalSecret],
+      snapshot.migrated ? [accountSecret] : [accountSecret, legacyJournalSecret],
+      // The first run on the state table also scans for pending versions the first version
+      // of this tool left (later runs know them from the table: ListSecrets lags writes).
+      { pendingHints, scanPending: !snapshot.migrated },
     ),
     listenerArns.size > 0
       ? deps.listeners.describe([...listenerArns])
@@ -102,55 +205,26 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
     work.state = loaded.states.get(work.cert.name) ?? {};
   }
 
+  const journal = new Journal(deps.state, runId, snapshot, logger);
+  if (!request.dryRun) {
+    if (!snapshot.migrated) {
+      await migrateLegacyJournal(deps, journal, loaded.extra.get(legacyJournalSecret));
+    }
+    await journal.cleanupEarlier(deps.dns);
+  }
+
   const issueCtx: IssueContext = {
     dns: deps.dns,
     // The batch read is authoritative: an absent account secret means a new account.
     openOrders: () => deps.openOrders(loaded.extra.get(accountSecret) ?? ''),
     concurrency: config.concurrency,
     logger,
-    remainingMs: deps.remainingMs ?? (() => Number.POSITIVE_INFINITY),
-    journal: new Journal(store, logger, loaded.extra.get(journalSecret)),
-    reserveMs: deps.reserveMs ?? config.dns.propagationTimeoutSeconds * 1000 + 120_000,
+    remainingMs: scope.remainingMs,
+    journal,
+    reserveMs: deps.reserveMs ?? DEFAULT_RESERVE_MS,
   };
-  if (!request.dryRun) {
-    await cleanupJournal(issueCtx);
-  }
 
-  for (const work of works) {
-    for (const listener of work.cert.listeners) {
-      const view = views.get(listener.arn);
-      if (view instanceof Error) fail(work, view, 'listener check');
-    }
-    const { current, pending, unreadable } = work.state;
-    if (
-      pending &&
-      sameDomainSet(pending.value.domains, work.cert.domains) &&
-      pending.value.keyType === work.cert.keyType &&
-      Date.parse(pending.value.notAfter) > now.getTime() &&
-      pending.value.serial !== current?.serial &&
-      !request.force
-    ) {
-      work.resume = pending;
-    }
-    work.decision = decideRenewal({
-      desired: { domains: work.cert.domains, keyType: work.cert.keyType },
-      stored: current && {
-        domains: current.domains,
-        keyType: current.keyType,
-        notBefore: new Date(current.notBefore),
-        notAfter: new Date(current.notAfter),
-      },
-      unreadable,
-      force: request.force,
-      renewBeforeDays: config.renewal.renewBeforeDays,
-      now,
-    });
-    work.log.debug('decision', {
-      issue: work.decision.issue,
-      kind: work.decision.kind,
-      reason: work.decision.reason,
-    });
-  }
+  for (const work of works) decide(work, request, deps, views, now);
 
   if (!request.dryRun) {
     const due = works
@@ -160,27 +234,34 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
     await deployAll(
       {
         store,
+        state: deps.state,
         acm: deps.acm,
         listeners: deps.listeners,
         views,
         concurrency: config.concurrency,
         logger,
-        journal: issueCtx.journal,
+        journal,
+        imports: snapshot.imports,
+        now: scope.clock,
       },
       works,
       bystanders,
     );
-    await issueCtx.journal.save();
+    await journal.saveRetired();
   }
 
-  const report: RunReport = { results: works.map((w) => toResult(w, request.dryRun)) };
-  if (!request.dryRun && deps.metrics) emitMetrics(deps.metrics, works, report, now);
+  const report: RunReport = { results: works.map((w) => toResult(w, request.dryRun, config.renewal.renewBeforeDays)) };
+  if (!request.dryRun) {
+    await remember(deps, works, report, runId, now);
+    if (deps.metrics) emitMetrics(deps.metrics, works, report, now);
+  }
   for (const work of works) {
     const result = report.results.find((r) => r.name === work.cert.name);
     work.log.info('certificate done', { ...result, changes: work.changes });
   }
   const failed = report.results.filter((r) => r.action === 'failed');
   logger.info('run finished', {
+    runId,
     failed: failed.length,
     actions: report.results.reduce<Record<string, number>>((acc, r) => {
       acc[r.action] = (acc[r.action] ?? 0) + 1;
@@ -190,9 +271,139 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
   if (failed.length > 0) {
     const lines = failed.map((r) => `${r.name}: ${r.error}`);
     throw new RunFailedError(
-      `${failed.length} of ${report.results.length} certificate(s) failed: ${lines.join('; ')}`,
+      `${failed.length} of ${report.results.length} certificate(s) failed: ${lines.join('; ')}; report: ${compactReport(report)}`,
       report,
     );
   }
   return report;
+}
+
+/** Observes one certificate and decides what the run does with it. */
+function decide(
+  work: Work,
+  request: RunRequest,
+  deps: RunDependencies,
+  views: Map<string, ListenerView | Error>,
+  now: Date,
+): void {
+  const { config } = deps;
+  if (work.state.error) fail(work, work.state.error, 'secret');
+  for (const listener of work.cert.listeners) {
+    const view = views.get(listener.arn);
+    if (view instanceof Error) fail(work, view, 'listener check');
+  }
+  const { current, pending } = work.state;
+  if (
+    pending &&
+    sameDomainSet(pending.value.domains, work.cert.domains) &&
+    pending.value.keyType === work.cert.keyType &&
+    Date.parse(pending.value.notAfter) > now.getTime() &&
+    pending.value.serial !== current?.serial &&
+    !request.force
+  ) {
+    work.resume = pending;
+  }
+  // Stored state is checked before it is trusted: a key that does not match its certificate
+  // is issued again rather than reported unchanged.
+  const damaged = current ? checkStored(current) : undefined;
+  work.decision = decideRenewal({
+    desired: { domains: work.cert.domains, keyType: work.cert.keyType },
+    stored: current && {
+      domains: current.domains,
+      keyType: current.keyType,
+      notBefore: new Date(current.notBefore),
+      notAfter: new Date(current.notAfter),
+    },
+    unreadable: work.state.unreadable ?? damaged,
+    force: request.force,
+    renewBeforeDays: config.renewal.renewBeforeDays,
+    now,
+  });
+  const retryAfter = work.schedule.retryAfter ? new Date(work.schedule.retryAfter) : undefined;
+  if (
+    work.decision.issue &&
+    !work.resume &&
+    active(work) &&
+    retryAfter &&
+    retryAfter.getTime() > now.getTime()
+  ) {
+    // A CA asked us to wait: no run orders this certificate before then, forced or not.
+    work.retryAfter = retryAfter;
+    work.retryReason = work.schedule.retryReason;
+    work.deferred = `the CA asked to wait until ${retryAfter.toISOString()}${work.schedule.retryReason ? ` (${work.schedule.retryReason})` : ''}; no order before then (${work.decision.reason})`;
+  }
+  work.log.debug('decision', {
+    issue: work.decision.issue,
+    kind: work.decision.kind,
+    reason: work.decision.reason,
+  });
+}
+
+/** The first version kept its journal in a secret: move it into the table, then remove it. */
+async function migrateLegacyJournal(
+  deps: RunDependencies,
+  journal: Journal,
+  text: string | undefined,
+): Promise<void> {
+  const legacy = readLegacyJournal(text);
+  try {
+    if (text !== undefined) {
+      await journal.adopt('migrated-dns-journal', legacy.records, legacy.retired);
+      await deps.store.deleteSecret(deps.store.journalSecretName(), {
+        forceDeleteWithoutRecovery: true,
+      });
+      deps.logger.info('dns journal secret migrated to the state table', {
+        records: legacy.records.length,
+        retired: legacy.retired.length,
+      });
+    }
+    await deps.state.markMigrated();
+  } catch (error) {
+    // Not fatal: the secret stays, and the next run migrates it again (adopt is idempotent).
+    deps.logger.warn('dns journal secret not migrated yet', { error: (error as Error).message });
+  }
+}
+
+/** Keeps each certificate's schedule and the run report in the state table. */
+async function remember(
+  deps: RunDependencies,
+  works: Work[],
+  report: RunReport,
+  runId: string,
+  now: Date,
+): Promise<void> {
+  await Promise.all(
+    works.map(async (work) => {
+      const result = report.results.find((r) => r.name === work.cert.name);
+      const schedule: CertificateSchedule = { ...work.schedule };
+      if (work.retryAfter && work.retryAfter.getTime() > now.getTime()) {
+        schedule.retryAfter = work.retryAfter.toISOString();
+        if (work.retryReason) schedule.retryReason = work.retryReason;
+      } else if (work.issued || work.resume) {
+        delete schedule.retryAfter;
+        delete schedule.retryReason;
+      }
+      if (result?.renewAt) schedule.renewAt = result.renewAt;
+      else delete schedule.renewAt;
+      if (work.pendingVersion) schedule.pendingVersionId = work.pendingVersion;
+      else delete schedule.pendingVersionId;
+      schedule.lastRunAt = now.toISOString();
+      schedule.lastAction = result?.action ?? 'unchanged';
+      try {
+        await deps.state.putSchedule(work.cert.name, schedule);
+      } catch (error) {
+        work.log.warn('schedule not saved', { error: (error as Error).message });
+      }
+    }),
+  );
+  try {
+    await deps.state.putReport({
+      runId,
+      finishedAt: new Date().toISOString(),
+      ok: !report.results.some((r) => r.action === 'failed'),
+      report,
+    });
+  } catch (error) {
+    deps.logger.warn('run report not saved', { error: (error as Error).message });
+  }
 }

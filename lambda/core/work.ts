@@ -4,6 +4,7 @@ import type { PreparedOrder } from '../acme/orders.js';
 import type { CertificateConfig } from '../config.js';
 import type { StoredState } from '../store/secrets-store.js';
 import type { Decision } from './policy.js';
+import type { CertificateSchedule } from './ports.js';
 import { redact } from './redact.js';
 import type { StoredCertificate, TxtRecord } from './types.js';
 
@@ -20,6 +21,10 @@ export interface CertificateResult {
   notAfter?: string;
   /** Why the certificate failed. */
   error?: string;
+  /** ISO 8601: when this certificate is planned to renew. */
+  renewAt?: string;
+  /** ISO 8601: a CA asked us to wait until then; no run orders it before. */
+  retryAfter?: string;
 }
 
 export interface RunReport {
@@ -38,7 +43,9 @@ export interface Work {
   records: TxtRecord[];
   /** Issued in this run, not yet stored. */
   issued?: StoredCertificate;
-  /** Stored and current after this run's deploy step. */
+  /** Stored and imported by this run's deploy step, not yet known to be served. */
+  deployed?: StoredCertificate;
+  /** Stored, imported, served and current after this run's deploy step. */
   served?: StoredCertificate;
   /** ACM certificate per region that the listeners should serve. */
   arns: Record<string, string>;
@@ -47,6 +54,16 @@ export interface Work {
   changes: string[];
   failure?: Error;
   deferred?: string;
+  /** The CA asked us not to order before this instant (rate limited). */
+  retryAfter?: Date;
+  /** Why the CA asked to wait (short). */
+  retryReason?: string;
+  /** What the state table remembers about this certificate (carried over and updated). */
+  schedule: CertificateSchedule;
+  /** Version id of the AWSPENDING version this run wrote or resumed (promoted once served). */
+  pendingVersion?: string;
+  /** The certificate this run stored (and deploys), before it is known to be served. */
+  stored?: StoredCertificate;
 }
 
 export function fail(work: Work, error: unknown, step: string): void {
@@ -54,6 +71,34 @@ export function fail(work: Work, error: unknown, step: string): void {
   const err = error instanceof Error ? error : new Error(String(error));
   work.failure = err;
   work.log.error(`${step} failed`, { error: { name: err.name, message: redact(err.message) } });
+}
+
+/** Whether `error` is a CA rate limit (by name: it may cross bundle copies of the class). */
+export function isRateLimited(error: unknown): error is Error & { retryAfter: Date } {
+  const e = error as { name?: unknown; retryAfter?: unknown } | undefined;
+  return e?.name === 'CaRateLimitedError' && e.retryAfter instanceof Date;
+}
+
+/**
+ * A CA rate limit ends the certificate's attempt without failing it: it is deferred until the
+ * time the CA gave, which the state table keeps so that no run orders it before. Anything else
+ * fails it.
+ */
+export function failOrDefer(work: Work, error: unknown, step: string): void {
+  if (!isRateLimited(error)) {
+    fail(work, error, step);
+    return;
+  }
+  if (work.failure || work.deferred) return;
+  const message = redact(error.message).slice(0, 300);
+  work.retryAfter = error.retryAfter;
+  work.retryReason = message;
+  work.deferred = `the CA rate-limited this certificate at ${step}: ${message}; no run orders it before ${error.retryAfter.toISOString()}`;
+  work.log.warn('certificate rate limited by the CA', {
+    step,
+    retryAfter: error.retryAfter.toISOString(),
+    error: message,
+  });
 }
 
 export function active(work: Work): boolean {

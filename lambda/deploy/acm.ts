@@ -11,14 +11,16 @@ import {
   DescribeCertificateCommand,
   ImportCertificateCommand,
   type ImportCertificateCommandInput,
+  type KeyAlgorithm,
+  ListCertificatesCommand,
   ListTagsForCertificateCommand,
 } from '@aws-sdk/client-acm';
 import type { KeyType } from '../config.js';
 import { withBackoff } from '../core/backoff.js';
 import type { StoredCertificate } from '../core/types.js';
-import { AcmImportError } from './errors.js';
+import { AcmImportError, AcmReimportRefusedError } from './errors.js';
 
-export { AcmImportError } from './errors.js';
+export { AcmImportError, AcmReimportRefusedError } from './errors.js';
 
 /** Tag on every certificate this tool imports; with {@link CERTIFICATE_TAG_KEY} it marks ownership. */
 export const MANAGED_BY_TAG = { key: 'ManagedBy', value: 'acme-renewer' } as const;
@@ -37,6 +39,64 @@ export interface AcmCertificateInfo {
   keyAlgorithm: string;
   /** ARNs of the resources (load balancers) that use the certificate. */
   inUseBy: string[];
+}
+
+/** An imported ACM certificate as ListCertificates summarises it. */
+export interface AcmImportedCertificate {
+  arn: string;
+  domainName?: string;
+  /** ACM's key algorithm, e.g. `EC_prime256v1`. */
+  keyAlgorithm?: string;
+  /** Whether an AWS resource (a load balancer) uses it. */
+  inUse?: boolean;
+  notAfter?: Date;
+  importedAt?: Date;
+}
+
+/** Hints that narrow {@link AcmDeployer.findImport}'s candidates before any DescribeCertificate. */
+export interface FindImportHints {
+  /**
+   * The import started at or after this instant (an import intent's `startedAt`); candidates
+   * imported more than five minutes earlier (clock skew) are skipped. @default - no time bound
+   */
+  readonly importedAfter?: Date;
+  /** The certificate's first domain, ACM's `DomainName`. @default - any domain */
+  readonly domainName?: string;
+}
+
+/**
+ * Every key type ACM can import. ListCertificates returns only RSA_1024 and RSA_2048
+ * certificates unless `Includes.keyTypes` names others ("Filters", keyTypes: "Default filtering
+ * returns only RSA_1024 and RSA_2048 certificates that have at least one domain",
+ * https://docs.aws.amazon.com/acm/latest/APIReference/API_Filters.html); every configured key type
+ * is among these, and so is any imported certificate a configuration adopts.
+ */
+export const ACM_LIST_KEY_TYPES: readonly KeyAlgorithm[] = [
+  'RSA_1024',
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'EC_prime256v1',
+  'EC_secp384r1',
+  'EC_secp521r1',
+];
+
+/** How far an ACM `ImportedAt` may precede a recorded import start (clocks differ). */
+const IMPORT_CLOCK_MARGIN_MS = 5 * 60_000;
+
+/**
+ * ImportCertificate's answer when a re-import breaks a rule of "Reimport a certificate"
+ * (https://docs.aws.amazon.com/acm/latest/userguide/import-reimport.html): Key Usage and
+ * Extended Key Usage values can be added but not removed, "The key type and size cannot be
+ * changed"; and "Prerequisites for importing ACM certificates": a KeyUsage or ExtendedKeyUsage
+ * extension cannot be added when the previous certificate had none. The code is
+ * ValidationException; AWS documents no message. Seen in the field: "New certificate is missing
+ * one or more Extended Key Usages supported by the currently imported certificate"
+ * (hashicorp/terraform-provider-aws#42779); so the message is matched loosely on what it is about.
+ */
+function isReimportRefusal(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name !== 'ValidationException') return false;
+  return /key usage|key algorithm|key type|key size/i.test(error.message);
 }
 
 /** ACM's `KeyAlgorithm` for each configured key type: a re-import cannot change it. */
@@ -75,11 +135,23 @@ function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
-/** Imports certificates into ACM and cleans up the ones this tool imported. */
+/**
+ * Imports certificates into ACM and cleans up the ones this tool imported.
+ *
+ * Caches (ownership tags, the per-region list of imported certificates, key algorithms) live on
+ * the instance and nowhere else: build one instance per invocation, so that a warm Lambda
+ * container never answers from what an earlier invocation saw.
+ */
 export class AcmDeployer {
   private readonly logger: Logger;
   /** `region arn` -> ownership; the promise is cached so parallel callers share one request. */
   private readonly managed = new Map<string, Promise<boolean>>();
+  /** region -> imported certificates by ARN (one paged ListCertificates per region). */
+  private readonly imported = new Map<string, Promise<Map<string, AcmImportedCertificate>>>();
+  /** `region arn` -> key algorithm: fixed for an ARN, as a re-import cannot change it. */
+  private readonly keyAlgorithms = new Map<string, Promise<string | undefined>>();
+  /** `region arn` -> what this instance imported, merged into a list fetched later. */
+  private readonly extraImports = new Map<string, AcmImportedCertificate>();
 
   constructor(private readonly options: AcmDeployerOptions) {
     this.logger = options.logger ?? new Logger({ serviceName: 'acme-renewer' });
@@ -114,6 +186,13 @@ export class AcmDeployer {
       );
     }
     this.managed.set(`${region} ${arn}`, Promise.resolve(true));
+    // ListCertificates may not show it for a while: what this instance imported exists.
+    const newArn = arn;
+    void this.imported.get(region)?.then(
+      (list) => list.set(newArn, { arn: newArn, importedAt: new Date(), inUse: false }),
+      () => undefined,
+    );
+    this.extraImports.set(`${region} ${arn}`, { arn, importedAt: new Date(), inUse: false });
     this.logger.info('acm certificate imported', { region, certificate: name, arn });
     return arn;
   }
@@ -122,6 +201,8 @@ export class AcmDeployer {
    * Re-imports into an existing ARN, which keeps its listener associations. ACM rejects tags on
    * a re-import (the ARN keeps the ones it has) and a change of key algorithm: check
    * {@link describe} against {@link ACM_KEY_ALGORITHMS} first and use {@link importNew} then.
+   * Throws {@link AcmReimportRefusedError} when ACM refuses by its re-import rules (a dropped
+   * key usage, a changed key type), {@link AcmImportError} for anything else.
    */
   async reimport(region: string, arn: string, material: CertificateMaterial): Promise<void> {
     try {
@@ -129,6 +210,14 @@ export class AcmDeployer {
         client.send(new ImportCertificateCommand({ ...this.body(material), CertificateArn: arn })),
       );
     } catch (error) {
+      if (isReimportRefusal(error)) {
+        throw new AcmReimportRefusedError(
+          `ACM refused to re-import into certificate ${arn} in ${region} (${describeSdkError(error)}): the new certificate drops a key usage or changes the key type the imported one has, which a re-import cannot do; it must be imported into a new ARN and the listeners moved to it`,
+          region,
+          arn,
+          { cause: error },
+        );
+      }
       throw new AcmImportError(
         `cannot re-import into ACM certificate ${arn} in ${region}: ${describeSdkError(error)}`,
         { cause: error },
@@ -191,8 +280,83 @@ export class AcmDeployer {
       throw error;
     }
     this.managed.delete(`${region} ${arn}`);
+    this.extraImports.delete(`${region} ${arn}`);
+    void this.imported.get(region)?.then(
+      (list) => list.delete(arn),
+      () => undefined,
+    );
     this.logger.info('acm certificate deleted', { region, arn });
     return 'deleted';
+  }
+
+  /**
+   * The region's imported certificates: one paged ListCertificates per region per instance
+   * (cached; parallel callers share it), with every key type included, IMPORTED ones kept.
+   * Certificates this instance imported or deleted are reflected even when ListCertificates lags.
+   */
+  async listImported(region: string): Promise<AcmImportedCertificate[]> {
+    const list = await this.importedMap(region);
+    return [...list.values()];
+  }
+
+  /**
+   * Whether an ACM certificate exists in the region, answered from {@link listImported} (no
+   * DescribeCertificate per ARN on idle runs). Only imported certificates count: an ARN ACM
+   * issued itself is not this tool's to serve.
+   */
+  async exists(region: string, arn: string): Promise<boolean> {
+    return (await this.importedMap(region)).has(arn);
+  }
+
+  /**
+   * The certificate's ACM key algorithm (e.g. `RSA_4096`), undefined when it does not exist:
+   * from {@link listImported} when listed, else one DescribeCertificate; cached per ARN, since a
+   * re-import cannot change it. Meant for `ListenerDeployerOptions.keyAlgorithmOf`.
+   */
+  keyAlgorithmOf(region: string, arn: string): Promise<string | undefined> {
+    const key = `${region} ${arn}`;
+    const cached = this.keyAlgorithms.get(key);
+    if (cached) return cached;
+    const pending = (async () => {
+      const listed = (await this.importedMap(region)).get(arn)?.keyAlgorithm;
+      if (listed) return listed;
+      return (await this.describe(region, arn))?.keyAlgorithm || undefined;
+    })();
+    this.keyAlgorithms.set(key, pending);
+    pending.catch(() => this.keyAlgorithms.delete(key));
+    return pending;
+  }
+
+  /**
+   * Finds a certificate this deployment imported for `name` (tags `ManagedBy=acme-renewer` and
+   * `AcmeRenewerCertificate=${secretPrefix}/${name}`) whose serial is `serial`, to adopt an
+   * import that a killed run never recorded. Candidates come from {@link listImported} (narrowed
+   * by `hints`), newest ImportedAt first; only they are described (serial) and, on a serial
+   * match, their tags read. Undefined when none matches.
+   */
+  async findImport(
+    region: string,
+    name: string,
+    serial: string,
+    hints: FindImportHints = {},
+  ): Promise<string | undefined> {
+    const wanted = serial.replace(/:/g, '').toLowerCase();
+    const after = hints.importedAfter
+      ? hints.importedAfter.getTime() - IMPORT_CLOCK_MARGIN_MS
+      : undefined;
+    const candidates = (await this.listImported(region))
+      .filter((c) => after === undefined || (c.importedAt?.getTime() ?? Infinity) >= after)
+      .filter((c) => !hints.domainName || !c.domainName || c.domainName === hints.domainName)
+      .sort((a, b) => (b.importedAt?.getTime() ?? 0) - (a.importedAt?.getTime() ?? 0));
+    for (const candidate of candidates) {
+      const info = await this.describe(region, candidate.arn);
+      if (!info || info.serial !== wanted) continue;
+      if (await this.ownedBy(region, candidate.arn, name)) {
+        this.logger.info('acm import adopted', { region, certificate: name, arn: candidate.arn });
+        return candidate.arn;
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -213,21 +377,75 @@ export class AcmDeployer {
   }
 
   private async fetchManaged(region: string, arn: string): Promise<boolean> {
-    let tags: { Key?: string; Value?: string }[];
+    const tags = await this.tags(region, arn);
+    return (
+      tags.get(MANAGED_BY_TAG.key) === MANAGED_BY_TAG.value &&
+      (tags.get(CERTIFICATE_TAG_KEY) ?? '').startsWith(`${this.options.secretPrefix}/`)
+    );
+  }
+
+  /** Both ownership tags, naming exactly this deployment's certificate `name`. */
+  private async ownedBy(region: string, arn: string, name: string): Promise<boolean> {
+    const tags = await this.tags(region, arn);
+    return (
+      tags.get(MANAGED_BY_TAG.key) === MANAGED_BY_TAG.value &&
+      tags.get(CERTIFICATE_TAG_KEY) === `${this.options.secretPrefix}/${name}`
+    );
+  }
+
+  /** ListTagsForCertificate as a map; empty for a certificate that is gone. */
+  private async tags(region: string, arn: string): Promise<Map<string, string>> {
     try {
       const output = await this.send(region, 'ListTagsForCertificate', (client) =>
         client.send(new ListTagsForCertificateCommand({ CertificateArn: arn })),
       );
-      tags = output.Tags ?? [];
+      return new Map((output.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
     } catch (error) {
-      if (errorName(error) === 'ResourceNotFoundException') return false;
+      if (errorName(error) === 'ResourceNotFoundException') return new Map();
       throw error;
     }
-    const value = (key: string) => tags.find((tag) => tag.Key === key)?.Value;
-    return (
-      value(MANAGED_BY_TAG.key) === MANAGED_BY_TAG.value &&
-      (value(CERTIFICATE_TAG_KEY) ?? '').startsWith(`${this.options.secretPrefix}/`)
-    );
+  }
+
+  private importedMap(region: string): Promise<Map<string, AcmImportedCertificate>> {
+    const cached = this.imported.get(region);
+    if (cached) return cached;
+    const pending = this.fetchImported(region);
+    this.imported.set(region, pending);
+    // A failure is not an answer: forget it so that a later call asks again.
+    pending.catch(() => this.imported.delete(region));
+    return pending;
+  }
+
+  private async fetchImported(region: string): Promise<Map<string, AcmImportedCertificate>> {
+    const list = new Map<string, AcmImportedCertificate>();
+    let token: string | undefined;
+    do {
+      const output = await this.send(region, 'ListCertificates', (client) =>
+        client.send(
+          new ListCertificatesCommand({
+            Includes: { keyTypes: [...ACM_LIST_KEY_TYPES] },
+            MaxItems: 1000,
+            NextToken: token,
+          }),
+        ),
+      );
+      for (const c of output.CertificateSummaryList ?? []) {
+        if (!c.CertificateArn || c.Type !== 'IMPORTED') continue;
+        list.set(c.CertificateArn, {
+          arn: c.CertificateArn,
+          ...(c.DomainName ? { domainName: c.DomainName } : {}),
+          ...(c.KeyAlgorithm ? { keyAlgorithm: c.KeyAlgorithm } : {}),
+          ...(c.InUse !== undefined ? { inUse: c.InUse } : {}),
+          ...(c.NotAfter ? { notAfter: c.NotAfter } : {}),
+          ...(c.ImportedAt ? { importedAt: c.ImportedAt } : {}),
+        });
+      }
+      token = output.NextToken;
+    } while (token);
+    for (const [key, extra] of this.extraImports) {
+      if (key.startsWith(`${region} `) && !list.has(extra.arn)) list.set(extra.arn, extra);
+    }
+    return list;
   }
 
   private body(material: CertificateMaterial): ImportCertificateCommandInput {

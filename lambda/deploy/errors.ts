@@ -37,3 +37,49 @@ export class ListenerApiError extends Error {
     this.name = 'ListenerApiError';
   }
 }
+
+/**
+ * ACM refused to re-import into an existing ARN because the new certificate breaks a re-import
+ * rule (it drops a Key Usage or Extended Key Usage the imported one has, or changes the key type
+ * or size). The ARN itself is fine and keeps serving the old certificate; the fix is to import
+ * the new certificate into a NEW ARN, move the listeners to it and retire the old one.
+ * `arn` and `region` name the refused ARN.
+ */
+export class AcmReimportRefusedError extends Error {
+  constructor(
+    message: string,
+    readonly region: string,
+    readonly arn: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'AcmReimportRefusedError';
+  }
+}
+
+/**
+ * A load balancer holds as many certificates as its quota allows (ELBv2 `TooManyCertificates`):
+ * only the certificate(s) that did not fit fail; the message names the load balancer and the
+ * Service Quotas entry to raise.
+ */
+export class ListenerQuotaError extends Error {
+  constructor(
+    message: string,
+    readonly loadBalancerArn: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'ListenerQuotaError';
+  }
+}
+
+/**
+ * A Network Load Balancer TLS listener cannot serve the certificate's key type (e.g. RSA 4096).
+ * The message names the listener, the key type and the supported ones.
+ */
+export class ListenerKeyTypeError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ListenerKeyTypeError';
+  }
+}

@@ -14,10 +14,23 @@ import {
   ModifyListenerCommand,
   RemoveListenerCertificatesCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { withBackoff } from '../core/backoff.js';
-import { ListenerApiError, ListenerNotFoundError, ListenerProtocolError } from './errors.js';
+import { realSleep, withBackoff } from '../core/backoff.js';
+import { ACM_KEY_ALGORITHMS } from './acm.js';
+import {
+  ListenerApiError,
+  ListenerKeyTypeError,
+  ListenerNotFoundError,
+  ListenerProtocolError,
+  ListenerQuotaError,
+} from './errors.js';
 
-export { ListenerApiError, ListenerNotFoundError, ListenerProtocolError } from './errors.js';
+export {
+  ListenerApiError,
+  ListenerKeyTypeError,
+  ListenerNotFoundError,
+  ListenerProtocolError,
+  ListenerQuotaError,
+} from './errors.js';
 
 /** A listener and the certificates it serves. */
 export interface ListenerView {
@@ -25,10 +38,15 @@ export interface ListenerView {
   region: string;
   /** `HTTPS` (ALB) or `TLS` (NLB). */
   protocol: string;
+  /** From the ARN: `listener/app/...` is an Application, `listener/net/...` a Network Load Balancer. */
+  loadBalancerType: LoadBalancerType;
   defaultCertificateArn?: string;
   /** Additional (non-default) certificates, used through SNI. */
   certificateArns: string[];
 }
+
+/** The kind of load balancer a listener belongs to. */
+export type LoadBalancerType = 'application' | 'network';
 
 /** What one listener should serve, over every configured certificate that names it. */
 export interface DesiredListenerState {
@@ -36,6 +54,40 @@ export interface DesiredListenerState {
   defaultArn?: string;
   /** Additional certificates. */
   sniArns: string[];
+  /**
+   * `newArn -> oldArn`: the certificate `newArn` replaces. When `newArn` cannot be bound,
+   * `oldArn` stays bound (it is not removed as stale), so the listener keeps serving the old
+   * certificate for those names. @default - no fallbacks
+   */
+  fallbacks?: Readonly<Record<string, string>>;
+}
+
+/** Per-call options of {@link ListenerDeployer.apply}. */
+export interface ApplyOptions {
+  /**
+   * ACM ARNs imported in this run. ELBv2 may not see an ACM certificate for a few seconds after
+   * its import and answers `CertificateNotFound` (sometimes `UnsupportedCertificate`); binding
+   * these (and only these) is retried on those errors for a bounded time.
+   * @default - none: no bind is retried on those errors
+   */
+  readonly fresh?: ReadonlySet<string>;
+}
+
+/** Outcome of {@link ListenerDeployer.apply}: each wanted certificate succeeds or fails alone. */
+export interface ApplyResult {
+  /** Changes made, one line each; [] when the listener already served what was wanted. */
+  changes: string[];
+  /**
+   * Wanted certificate ARN (default or SNI) -> why it is not served. A wanted ARN absent here
+   * is served. Errors are {@link ListenerKeyTypeError}, {@link ListenerQuotaError},
+   * {@link ListenerNotFoundError} or {@link ListenerApiError}.
+   */
+  failed: Map<string, Error>;
+  /**
+   * Removing stale certificates failed (every wanted certificate is still bound); a later run
+   * retries. @default - undefined: clean-up succeeded or had nothing to do
+   */
+  cleanupError?: Error;
 }
 
 /** Options of {@link ListenerDeployer}. */
@@ -44,11 +96,24 @@ export interface ListenerDeployerOptions {
   readonly clientFor: (region: string) => ElasticLoadBalancingV2Client;
   /** Whether this tool imported a certificate: only those are ever removed from a listener. */
   readonly isManaged: (region: string, certificateArn: string) => Promise<boolean>;
+  /**
+   * ACM's `KeyAlgorithm` of a certificate (e.g. `RSA_4096`), undefined when unknown. Asked
+   * before binding to a Network Load Balancer listener, so that a key type it cannot serve fails
+   * that certificate at once with a clear error. @default - not checked; ELBv2's answer decides
+   */
+  readonly keyAlgorithmOf?: (region: string, certificateArn: string) => Promise<string | undefined>;
+  /**
+   * How long, in total per {@link ListenerDeployer.apply}, binding a certificate imported in this
+   * run is retried while ELBv2 does not see it yet. @default 30_000
+   */
+  readonly bindRetryMs?: number;
+  /** Clock in epoch milliseconds; injected by tests. @default Date.now */
+  readonly now?: () => number;
   /** @default - a Logger with service name `acme-renewer` */
   readonly logger?: Logger;
   /** Called once per throttled retry, with the operation name (for a metric). @default - nothing */
   readonly onThrottle?: (operation: string) => void;
-  /** Waits between throttled retries; injected by tests. @default - setTimeout */
+  /** Waits between retries (throttling and bind); injected by tests. @default - setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
@@ -57,15 +122,83 @@ const DESCRIBE_BATCH = 20;
 /** DescribeListenerCertificates calls in flight at once: ELBv2 describe limits are per account. */
 const DESCRIBE_CONCURRENCY = 4;
 const SERVING_PROTOCOLS = new Set(['HTTPS', 'TLS']);
+/** First and largest wait between bind retries of a certificate imported in this run. */
+const BIND_RETRY_FIRST_MS = 1_000;
+const BIND_RETRY_MAX_MS = 8_000;
+const DEFAULT_BIND_RETRY_MS = 30_000;
+
+/**
+ * Key algorithms a Network Load Balancer TLS listener serves: "Supported key algorithms: RSA
+ * 1024-bit, RSA 2048-bit, RSA 3072-bit, ECDSA 256-bit, ECDSA 384-bit, ECDSA 521-bit" ("TLS
+ * listeners for your Network Load Balancer", section "Server certificates",
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/create-tls-listener.html).
+ * RSA 4096 is not among them (revisions of that page until 2022 were stricter still: "You cannot
+ * install certificates with RSA keys larger than 2048-bit or EC keys"). ACM's names for them:
+ * https://docs.aws.amazon.com/acm/latest/userguide/import-certificate-prerequisites.html
+ */
+export const NLB_KEY_ALGORITHMS: ReadonlySet<string> = new Set([
+  'RSA_1024',
+  'RSA_2048',
+  'RSA_3072',
+  'EC_prime256v1',
+  'EC_secp384r1',
+  'EC_secp521r1',
+]);
+
+/**
+ * Certificates per load balancer before ELBv2 answers `TooManyCertificates` (adjustable in
+ * Service Quotas). ALB: 25 "excluding default certificates",
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html;
+ * NLB: 25 "Certificates per Network Load Balancer",
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html
+ */
+export const CERTIFICATES_PER_LOAD_BALANCER = 25;
 
 /** Region of a listener: field 4 of `arn:aws:elasticloadbalancing:<region>:...`. */
 export function listenerRegion(arn: string): string {
   return arn.split(':')[3] ?? '';
 }
 
+/** `listener/net/...` is a Network Load Balancer's listener; anything else an Application one. */
+export function loadBalancerTypeOf(listenerArn: string): LoadBalancerType {
+  return /:listener\/net\//.test(listenerArn) ? 'network' : 'application';
+}
+
+/** `...:listener/app/<name>/<lb-id>/<listener-id>` -> `...:loadbalancer/app/<name>/<lb-id>`. */
+export function loadBalancerArnOf(listenerArn: string): string {
+  const match = /^(.*):listener\/(app|net|gwy)\/([^/]+)\/([^/]+)\/[^/]+$/.exec(listenerArn);
+  return match ? `${match[1]}:loadbalancer/${match[2]}/${match[3]}/${match[4]}` : listenerArn;
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : '';
+}
+
 function isListenerNotFound(error: unknown): boolean {
-  const name = error instanceof Error ? error.name : undefined;
+  const name = errorName(error);
   return name === 'ListenerNotFoundException' || name === 'ListenerNotFound';
+}
+
+/**
+ * ELBv2's errors for a certificate it cannot use. AddListenerCertificates and ModifyListener
+ * list `CertificateNotFound` and `TooManyCertificates`:
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_AddListenerCertificates.html
+ * An ACM certificate imported seconds ago is answered `CertificateNotFound` until ELBv2 sees it
+ * (eventual consistency; tools retry it, e.g. hashicorp/terraform-provider-aws#10294 and #3901).
+ * `UnsupportedCertificate` is not modelled in the SDK, so it arrives under its code as name.
+ */
+const isCertificateNotFound = (e: unknown) =>
+  ['CertificateNotFoundException', 'CertificateNotFound'].includes(errorName(e));
+const isUnsupportedCertificate = (e: unknown) =>
+  ['UnsupportedCertificate', 'UnsupportedCertificateException'].includes(errorName(e));
+const isTooManyCertificates = (e: unknown) =>
+  ['TooManyCertificatesException', 'TooManyCertificates'].includes(errorName(e));
+/** Errors about one certificate of a batch, not the whole call: worth retrying one by one. */
+const isPerCertificate = (e: unknown) =>
+  isCertificateNotFound(e) || isUnsupportedCertificate(e) || isTooManyCertificates(e);
+
+function sdkDetail(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function notFound(arn: string, cause?: unknown): ListenerNotFoundError {
@@ -76,8 +209,9 @@ function notFound(arn: string, cause?: unknown): ListenerNotFoundError {
 }
 
 function apiError(what: string, arn: string, error: unknown): ListenerApiError {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new ListenerApiError(`cannot ${what} listener ${arn}: ${detail}`, { cause: error });
+  return new ListenerApiError(`cannot ${what} listener ${arn}: ${sdkDetail(error)}`, {
+    cause: error,
+  });
 }
 
 /** ListenerNotFound becomes a {@link ListenerNotFoundError}; anything else a {@link ListenerApiError}. */
@@ -85,10 +219,63 @@ function failure(what: string, arn: string, error: unknown): Error {
   return isListenerNotFound(error) ? notFound(arn, error) : apiError(what, arn, error);
 }
 
+/** `ec-p256, ec-p384, rsa-2048 or rsa-3072`: the configuration's key types an NLB serves. */
+function nlbKeyTypes(): string {
+  const names = Object.entries(ACM_KEY_ALGORITHMS)
+    .filter(([, algorithm]) => NLB_KEY_ALGORITHMS.has(algorithm))
+    .map(([keyType]) => keyType);
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names.join('');
+}
+
+function keyTypeName(algorithm: string): string {
+  const keyType = Object.entries(ACM_KEY_ALGORITHMS).find(([, a]) => a === algorithm)?.[0];
+  return keyType ? `${algorithm} (keyType ${keyType})` : algorithm;
+}
+
+function keyTypeError(
+  listenerArn: string,
+  certificateArn: string,
+  algorithm: string | undefined,
+  cause?: unknown,
+): ListenerKeyTypeError {
+  const refused = algorithm
+    ? `its key type ${keyTypeName(algorithm)} is not supported`
+    : `ELBv2 refused it as unsupported (${sdkDetail(cause)})`;
+  return new ListenerKeyTypeError(
+    `listener ${listenerArn} is a Network Load Balancer TLS listener and cannot serve certificate ${certificateArn}: ${refused}; NLB TLS listeners take ${[...NLB_KEY_ALGORITHMS].join(', ')}: set keyType to ${nlbKeyTypes()} for this certificate`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function quotaError(
+  view: ListenerView,
+  certificateArn: string,
+  cause: unknown,
+): ListenerQuotaError {
+  const loadBalancer = loadBalancerArnOf(view.arn);
+  const kind = view.loadBalancerType === 'network' ? 'Network' : 'Application';
+  const counted = view.loadBalancerType === 'network' ? '' : ', not counting default certificates';
+  return new ListenerQuotaError(
+    `load balancer ${loadBalancer} has no room for certificate ${certificateArn} on listener ${view.arn} (${sdkDetail(cause)}): an ${kind} Load Balancer holds ${CERTIFICATES_PER_LOAD_BALANCER} certificates by default, over all its listeners${counted}; raise "Certificates per ${kind} Load Balancer" (Elastic Load Balancing) in Service Quotas, or move some certificates to another load balancer`,
+    loadBalancer,
+    { cause },
+  );
+}
+
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** What one {@link ListenerDeployer.apply} call knows while binding. */
+interface BindContext {
+  view: ListenerView;
+  fresh: ReadonlySet<string>;
+  /** Epoch ms after which a fresh certificate's bind is no longer retried. */
+  deadline: number;
+  /** Key algorithms looked up for this listener (undefined: unknown). */
+  keyAlgorithms: Map<string, string | undefined>;
 }
 
 /** Reads listeners and makes them serve the wanted certificates. */
@@ -174,71 +361,265 @@ export class ListenerDeployer {
 
   /**
    * Makes the listener serve `desired` (the whole listener's wanted state, over every configured
-   * certificate) and returns the changes made, [] when it already did. Binds first: (1) the
-   * default certificate, (2) missing SNI certificates in one call; only then (3) removes, in one
-   * call, additional certificates that are not wanted and that this tool imported. A failure in
-   * (1) or (2) throws before anything is removed; foreign certificates are never touched.
+   * certificate) and says, per wanted certificate, whether it is served. Binds first: (1) the
+   * default certificate (ModifyListener), (2) missing SNI certificates in one call, one by one
+   * when ELBv2 refuses one of them (so that those that fit the quota are bound and only the rest
+   * fail); only then (3) removes additional certificates that are not wanted and that this tool
+   * imported, keeping the `fallbacks` of any certificate that failed. Never throws for a
+   * certificate's failure: it is in `failed`. Foreign certificates are never touched.
+   *
+   * On a Network Load Balancer, a certificate whose key type it cannot serve fails at once
+   * ({@link ListenerKeyTypeError}); a certificate in `options.fresh` is retried while ELBv2 does
+   * not see it yet (up to `bindRetryMs` in total).
    */
-  async apply(view: ListenerView, desired: DesiredListenerState): Promise<string[]> {
+  async apply(
+    view: ListenerView,
+    desired: DesiredListenerState,
+    options: ApplyOptions = {},
+  ): Promise<ApplyResult> {
     const { arn, region } = view;
     const changes: string[] = [];
+    const failed = new Map<string, Error>();
+    const ctx: BindContext = {
+      view,
+      fresh: options.fresh ?? new Set(),
+      deadline: this.now() + (this.options.bindRetryMs ?? DEFAULT_BIND_RETRY_MS),
+      keyAlgorithms: new Map(),
+    };
     const certs = (arns: string[]): Certificate[] => arns.map((a) => ({ CertificateArn: a }));
 
-    if (desired.defaultArn !== undefined && desired.defaultArn !== view.defaultCertificateArn) {
-      const defaultArn = desired.defaultArn;
-      await this.call(region, 'ModifyListener', 'set the default certificate of', arn, (client) =>
-        client.send(
-          new ModifyListenerCommand({ ListenerArn: arn, Certificates: certs([defaultArn]) }),
-        ),
-      );
-      changes.push(
-        `listener ${arn}: default certificate ${view.defaultCertificateArn ?? '(none)'} -> ${defaultArn}`,
-      );
-      this.logger.info('listener default certificate set', {
-        listener: arn,
-        certificateArn: defaultArn,
-      });
-    }
-
+    const newDefault =
+      desired.defaultArn !== undefined && desired.defaultArn !== view.defaultCertificateArn
+        ? desired.defaultArn
+        : undefined;
     const present = new Set(view.certificateArns);
     const missing = [...new Set(desired.sniArns)].filter((a) => !present.has(a));
-    if (missing.length > 0) {
-      await this.call(region, 'AddListenerCertificates', 'add certificates to', arn, (client) =>
-        client.send(
-          new AddListenerCertificatesCommand({ ListenerArn: arn, Certificates: certs(missing) }),
-        ),
-      );
-      changes.push(`listener ${arn}: added sni certificate(s) ${missing.join(', ')}`);
-      this.logger.info('listener certificates added', { listener: arn, certificates: missing });
+
+    if (view.loadBalancerType === 'network') {
+      for (const candidate of new Set([...(newDefault ? [newDefault] : []), ...missing])) {
+        const algorithm = await this.keyAlgorithm(ctx, candidate);
+        if (algorithm !== undefined && !NLB_KEY_ALGORITHMS.has(algorithm)) {
+          failed.set(candidate, keyTypeError(arn, candidate, algorithm));
+        }
+      }
     }
 
-    // With no configured default, the listener's own default is not this tool's to judge.
+    if (newDefault !== undefined && !failed.has(newDefault)) {
+      try {
+        await this.bindOne(ctx, newDefault, () =>
+          this.send(region, 'ModifyListener', (client) =>
+            client.send(
+              new ModifyListenerCommand({ ListenerArn: arn, Certificates: certs([newDefault]) }),
+            ),
+          ),
+        );
+        changes.push(
+          `listener ${arn}: default certificate ${view.defaultCertificateArn ?? '(none)'} -> ${newDefault}`,
+        );
+        this.logger.info('listener default certificate set', {
+          listener: arn,
+          certificateArn: newDefault,
+        });
+      } catch (error) {
+        failed.set(
+          newDefault,
+          this.bindFailure(ctx, newDefault, 'set the default certificate of', error),
+        );
+      }
+    }
+
+    const adding = missing.filter((a) => !failed.has(a));
+    if (adding.length > 0) {
+      try {
+        await this.send(region, 'AddListenerCertificates', (client) =>
+          client.send(
+            new AddListenerCertificatesCommand({ ListenerArn: arn, Certificates: certs(adding) }),
+          ),
+        );
+        changes.push(`listener ${arn}: added sni certificate(s) ${adding.join(', ')}`);
+        this.logger.info('listener certificates added', { listener: arn, certificates: adding });
+      } catch (error) {
+        if (adding.length > 1 && !isPerCertificate(error)) {
+          // The call itself failed (listener gone, access denied): no certificate got in.
+          for (const a of adding) {
+            failed.set(a, this.bindFailure(ctx, a, 'add certificates to', error));
+          }
+        } else {
+          await this.addEach(ctx, adding, adding.length === 1 ? error : undefined, changes, failed);
+        }
+      }
+    }
+
+    // With no configured default, the listener's own default is not this tool's to judge. A
+    // certificate that failed to bind keeps its predecessor: the listener goes on serving it.
     const keep = new Set(desired.sniArns);
-    const servingDefault = desired.defaultArn ?? view.defaultCertificateArn;
-    if (servingDefault) keep.add(servingDefault);
+    if (desired.defaultArn !== undefined) keep.add(desired.defaultArn);
+    if (view.defaultCertificateArn) keep.add(view.defaultCertificateArn);
+    for (const [replacement, predecessor] of Object.entries(desired.fallbacks ?? {})) {
+      if (failed.has(replacement)) keep.add(predecessor);
+    }
     const stale: string[] = [];
     for (const candidate of new Set(view.certificateArns)) {
       if (keep.has(candidate)) continue;
       if (await this.options.isManaged(region, candidate)) stale.push(candidate);
     }
+    let cleanupError: Error | undefined;
     if (stale.length > 0) {
-      await this.call(
-        region,
-        'RemoveListenerCertificates',
-        'remove certificates from',
-        arn,
-        (client) =>
+      try {
+        await this.send(region, 'RemoveListenerCertificates', (client) =>
           client.send(
             new RemoveListenerCertificatesCommand({ ListenerArn: arn, Certificates: certs(stale) }),
           ),
+        );
+        changes.push(`listener ${arn}: removed stale certificate(s) ${stale.join(', ')}`);
+        this.logger.info('listener stale certificates removed', {
+          listener: arn,
+          certificates: stale,
+        });
+      } catch (error) {
+        cleanupError = failure('remove certificates from', arn, error);
+        this.logger.warn('listener clean-up failed', {
+          listener: arn,
+          certificates: stale,
+          error: cleanupError.message,
+        });
+      }
+    }
+    return { changes, failed, ...(cleanupError ? { cleanupError } : {}) };
+  }
+
+  /** AddListenerCertificates one ARN at a time, after a batch that ELBv2 refused for one of them. */
+  private async addEach(
+    ctx: BindContext,
+    arns: string[],
+    firstError: unknown,
+    changes: string[],
+    failed: Map<string, Error>,
+  ): Promise<void> {
+    const { arn, region } = ctx.view;
+    let full: unknown;
+    for (const certificate of arns) {
+      // The quota counts certificates, so once one does not fit, none of the rest will either.
+      if (full !== undefined) {
+        failed.set(certificate, quotaError(ctx.view, certificate, full));
+        continue;
+      }
+      try {
+        await this.bindOne(
+          ctx,
+          certificate,
+          () =>
+            this.send(region, 'AddListenerCertificates', (client) =>
+              client.send(
+                new AddListenerCertificatesCommand({
+                  ListenerArn: arn,
+                  Certificates: [{ CertificateArn: certificate }],
+                }),
+              ),
+            ),
+          firstError,
+        );
+        changes.push(`listener ${arn}: added sni certificate ${certificate}`);
+        this.logger.info('listener certificates added', {
+          listener: arn,
+          certificates: [certificate],
+        });
+      } catch (error) {
+        if (isTooManyCertificates(error)) full = error;
+        failed.set(certificate, this.bindFailure(ctx, certificate, 'add certificates to', error));
+      }
+    }
+  }
+
+  /**
+   * Runs one bind call (its throttling is retried by {@link send}). A certificate imported in
+   * this run that ELBv2 does not see yet is retried with backoff until the apply's deadline;
+   * any other failure is thrown at once. `firstError` is the answer an earlier call already got.
+   */
+  private async bindOne(
+    ctx: BindContext,
+    certificateArn: string,
+    call: () => Promise<unknown>,
+    firstError?: unknown,
+  ): Promise<void> {
+    let error = firstError;
+    for (let retry = 0; ; retry++) {
+      if (error === undefined) {
+        try {
+          await call();
+          return;
+        } catch (caught) {
+          error = caught;
+        }
+      }
+      const notYetVisible = isCertificateNotFound(error) || isUnsupportedCertificate(error);
+      if (!notYetVisible || !ctx.fresh.has(certificateArn)) throw error;
+      const delayMs = Math.min(
+        BIND_RETRY_FIRST_MS * 2 ** retry,
+        BIND_RETRY_MAX_MS,
+        ctx.deadline - this.now(),
       );
-      changes.push(`listener ${arn}: removed stale certificate(s) ${stale.join(', ')}`);
-      this.logger.info('listener stale certificates removed', {
-        listener: arn,
-        certificates: stale,
+      if (delayMs <= 0) throw error;
+      this.logger.info('certificate not visible to elbv2 yet, retrying', {
+        listener: ctx.view.arn,
+        certificateArn,
+        error: errorName(error),
+        delayMs,
+      });
+      await (this.options.sleep ?? realSleep)(delayMs);
+      error = undefined;
+    }
+  }
+
+  /** The error a certificate that could not be bound is reported with. */
+  private bindFailure(
+    ctx: BindContext,
+    certificateArn: string,
+    what: string,
+    error: unknown,
+  ): Error {
+    const { view } = ctx;
+    if (isListenerNotFound(error)) return notFound(view.arn, error);
+    if (isTooManyCertificates(error)) return quotaError(view, certificateArn, error);
+    if (isUnsupportedCertificate(error) && view.loadBalancerType === 'network') {
+      return keyTypeError(view.arn, certificateArn, ctx.keyAlgorithms.get(certificateArn), error);
+    }
+    if (isCertificateNotFound(error) && ctx.fresh.has(certificateArn)) {
+      return new ListenerApiError(
+        `cannot ${what} listener ${view.arn}: ELBv2 still does not see certificate ${certificateArn}, imported into ACM in this run (${sdkDetail(error)}); the next run binds it`,
+        { cause: error },
+      );
+    }
+    return new ListenerApiError(
+      `cannot ${what} listener ${view.arn} (certificate ${certificateArn}): ${sdkDetail(error)}`,
+      { cause: error },
+    );
+  }
+
+  /** The certificate's ACM key algorithm, once per apply; a failed lookup counts as unknown. */
+  private async keyAlgorithm(
+    ctx: BindContext,
+    certificateArn: string,
+  ): Promise<string | undefined> {
+    const lookup = this.options.keyAlgorithmOf;
+    if (!lookup) return undefined;
+    if (ctx.keyAlgorithms.has(certificateArn)) return ctx.keyAlgorithms.get(certificateArn);
+    let algorithm: string | undefined;
+    try {
+      algorithm = (await lookup(ctx.view.region, certificateArn)) || undefined;
+    } catch (error) {
+      // ELBv2 still refuses an unsupported key type; the check only makes the message clear.
+      this.logger.warn('certificate key algorithm unknown', {
+        certificateArn,
+        error: (error as Error).message,
       });
     }
-    return changes;
+    ctx.keyAlgorithms.set(certificateArn, algorithm);
+    return algorithm;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   private async describeListeners(region: string, arns: string[]): Promise<Listener[]> {
@@ -275,24 +656,10 @@ export class ListenerDeployer {
       arn,
       region,
       protocol: listener.Protocol ?? '',
+      loadBalancerType: loadBalancerTypeOf(arn),
       ...(defaultCertificateArn ? { defaultCertificateArn } : {}),
       certificateArns: [...additional],
     };
-  }
-
-  /** A mutating call: errors become ListenerNotFoundError or ListenerApiError naming the listener. */
-  private async call<T>(
-    region: string,
-    operation: string,
-    what: string,
-    arn: string,
-    run: (client: ElasticLoadBalancingV2Client) => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await this.send(region, operation, run);
-    } catch (error) {
-      throw failure(what, arn, error);
-    }
   }
 
   private send<T>(

@@ -34,3 +34,29 @@ export class PropagationTimeoutError extends Error {
     this.name = 'PropagationTimeoutError';
   }
 }
+
+/**
+ * Several public hosted zones have the name that holds a domain. Route 53 allows that (each gets
+ * its own name servers, see `ConflictingDomainExists` in
+ * https://docs.aws.amazon.com/Route53/latest/APIReference/API_CreateHostedZone.html), but only
+ * the one the registrar delegates to answers the CA, so the solver must not guess.
+ */
+export class DuplicateZoneError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DuplicateZoneError';
+  }
+}
+
+/**
+ * Route 53 denied a change to one record name (`AccessDenied`, HTTP 403): the function's IAM
+ * policy allows changes only to the challenge names configured when the stack was deployed.
+ * A {@link DnsChangeError}, so callers that handle those keep working; its own `name` lets a
+ * journal tell "will never succeed" from "retry next run".
+ */
+export class DnsAccessDeniedError extends DnsChangeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DnsAccessDeniedError';
+  }
+}

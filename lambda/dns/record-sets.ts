@@ -1,7 +1,7 @@
 /**
  * TXT record sets in Route 53: reading the sets at a few names with one scan, and planning the
- * UPSERT/DELETE changes that add or remove exactly one run's values. Planning is pure so the
- * merge rules are testable without a client.
+ * compare-and-swap (DELETE exact set + CREATE) changes that add or remove exactly one run's
+ * values. Planning is pure so the merge rules are testable without a client.
  */
 import type {
   Change,
@@ -10,6 +10,7 @@ import type {
   ResourceRecord,
   ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
+import type { NameChange } from './change-batches.js';
 
 /** TTL for a TXT set this solver creates: short, so a stale value does not linger in caches. */
 export const NEW_RECORD_TTL = 60;
@@ -77,7 +78,7 @@ type ListPage = (
  * Reads the TXT sets at `names` with one scan of the zone: it starts at the first name in
  * Route 53's order and stops once every name is found or the listing has passed the last one.
  * If the pages ever come back out of that order, it keeps reading to the end rather than risk
- * missing a set (a missed set would be overwritten by the next UPSERT).
+ * missing a set (a missed set would make our CREATE fail and cost a retry).
  */
 export async function readTxtSets(
   list: ListPage,
@@ -127,52 +128,85 @@ function recordsOf(set: ResourceRecordSet | undefined): ResourceRecord[] {
 }
 
 /**
- * One UPSERT per name whose set lacks one of our values: the existing records kept verbatim
- * plus ours, the existing TTL kept (60 s for a new set). Names already holding all our values
- * need no change.
+ * A DELETE of the set exactly as read. Route 53 deletes a set only when every value and the TTL
+ * match ("To delete a resource record set, you must specify all the same values that you
+ * specified when you created it",
+ * https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html),
+ * so this DELETE fails the whole request if anyone changed the set since our read.
  */
-export function planPresent(existing: TxtSets, ours: ValuesByName): Change[] {
-  const changes: Change[] = [];
+function deleteExact(set: ResourceRecordSet): Change {
+  return {
+    Action: 'DELETE',
+    ResourceRecordSet: {
+      Name: set.Name,
+      Type: set.Type,
+      TTL: set.TTL,
+      ResourceRecords: recordsOf(set),
+    },
+  };
+}
+
+/** A CREATE, which Route 53 rejects if a set of that name and type exists. */
+function create(
+  name: string | undefined,
+  ttl: number | undefined,
+  records: ResourceRecord[],
+): Change {
+  return {
+    Action: 'CREATE',
+    ResourceRecordSet: { Name: name, Type: 'TXT', TTL: ttl, ResourceRecords: records },
+  };
+}
+
+/**
+ * Compare-and-swap changes that add our values, per name: where a set exists and lacks one of
+ * our values, DELETE exactly the set we read and CREATE it again with our values added (its
+ * TTL kept); where none exists, CREATE one (TTL 60 s). Route 53 applies a request atomically
+ * and rejects both a DELETE that does not match and a CREATE of an existing set with
+ * `InvalidChangeBatch` (https://docs.aws.amazon.com/Route53/latest/APIReference/API_Change.html),
+ * so a value another writer added after our read is never dropped: the request fails and the
+ * caller re-reads. (An UPSERT of read-plus-ours would silently overwrite it.) Names that
+ * already hold all our values need no change.
+ */
+export function planPresent(existing: TxtSets, ours: ValuesByName): NameChange[] {
+  const plans: NameChange[] = [];
   for (const [name, values] of ours) {
     const set = existing.get(name);
     const present = new Set(recordsOf(set).map((r) => parseTxt(r.Value ?? '')));
     const missing = [...values].filter((value) => !present.has(value));
     if (missing.length === 0) continue;
-    changes.push({
-      Action: 'UPSERT',
-      ResourceRecordSet: {
-        Name: name,
-        Type: 'TXT',
-        TTL: set?.TTL ?? NEW_RECORD_TTL,
-        ResourceRecords: [
-          ...recordsOf(set),
-          ...missing.map((value) => ({ Value: quoteTxt(value) })),
-        ],
-      },
+    const added = missing.map((value) => ({ Value: quoteTxt(value) }));
+    plans.push({
+      name,
+      changes:
+        set === undefined
+          ? [create(name, NEW_RECORD_TTL, added)]
+          : [deleteExact(set), create(set.Name, set.TTL, [...recordsOf(set), ...added])],
     });
   }
-  return changes;
+  return plans;
 }
 
 /**
- * Changes that remove exactly our values: nothing where none is there, a DELETE of the exact
- * existing set (Route 53 rejects a DELETE that differs in TTL or values) where only ours are
- * left, else an UPSERT of the others' values.
+ * Compare-and-swap changes that remove exactly our values, per name: nothing where none of
+ * ours is there (already gone is success); a DELETE of the exact set read where only ours are
+ * left; else that DELETE and a CREATE of the other values with the set's TTL, in one request.
  */
-export function planCleanup(existing: TxtSets, ours: ValuesByName): Change[] {
-  const changes: Change[] = [];
+export function planCleanup(existing: TxtSets, ours: ValuesByName): NameChange[] {
+  const plans: NameChange[] = [];
   for (const [name, values] of ours) {
     const set = existing.get(name);
     if (set === undefined) continue;
     const records = recordsOf(set);
     const remaining = records.filter((r) => !values.has(parseTxt(r.Value ?? '')));
     if (remaining.length === records.length) continue;
-    const base = { Name: set.Name, Type: set.Type, TTL: set.TTL };
-    changes.push(
-      remaining.length === 0
-        ? { Action: 'DELETE', ResourceRecordSet: { ...base, ResourceRecords: records } }
-        : { Action: 'UPSERT', ResourceRecordSet: { ...base, ResourceRecords: remaining } },
-    );
+    plans.push({
+      name,
+      changes:
+        remaining.length === 0
+          ? [deleteExact(set)]
+          : [deleteExact(set), create(set.Name, set.TTL, remaining)],
+    });
   }
-  return changes;
+  return plans;
 }

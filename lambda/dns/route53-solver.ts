@@ -1,21 +1,16 @@
 /**
- * DNS-01 on Route 53: one read and one change batch per hosted zone, INSYNC wait, a
- * propagation check at the zone's nameservers, and a clean-up that removes exactly this run's
- * values while leaving anyone else's at the same name.
+ * DNS-01 on Route 53: one read per hosted zone, compare-and-swap change requests packed within
+ * Route 53's per-request limits, INSYNC wait, a propagation check at the zone's nameservers,
+ * and a clean-up that removes exactly this run's values while leaving anyone else's at the
+ * same name, even one written between our read and our write.
  */
 
 import type { Logger } from '@aws-lambda-powertools/logger';
-import {
-  type Change,
-  ChangeResourceRecordSetsCommand,
-  GetChangeCommand,
-  ListResourceRecordSetsCommand,
-  type Route53Client,
-} from '@aws-sdk/client-route-53';
+import { GetChangeCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import { realSleep, withBackoff } from '../core/backoff.js';
 import type { Dns01Solver, HostedZoneInfo, RecordFailure, TxtRecord } from '../core/types.js';
 import { perZone, valuesByName, zoneFailures } from './batch.js';
-import { DnsChangeError } from './errors.js';
+import { DnsAccessDeniedError, DnsChangeError } from './errors.js';
 import { KeyedLock } from './keyed-lock.js';
 import {
   type DnsServer,
@@ -25,8 +20,16 @@ import {
   type TxtResolver,
   toDnsServers,
 } from './propagation.js';
-import { planCleanup, planPresent, readTxtSets, type TxtSets } from './record-sets.js';
+import { normalizeDnsName, planCleanup, planPresent } from './record-sets.js';
+import { Semaphore } from './semaphore.js';
 import { waitForValues } from './visibility.js';
+import {
+  type AcceptedChange,
+  type Planner,
+  retryCeilingMs,
+  type WriteOutcome,
+  ZoneWriter,
+} from './zone-writer.js';
 import { HostedZones } from './zones.js';
 
 /** Options of {@link Route53Dns01Solver}. */
@@ -62,9 +65,22 @@ export interface Route53Dns01SolverOptions {
     readonly baseMs?: number;
     readonly maxMs?: number;
   };
+  /**
+   * ChangeResourceRecordSets requests in flight at once, across all zones. Route 53 allows
+   * about 5 requests per second per account (reads and GetChange polls included); throttled
+   * calls are retried with backoff either way.
+   * @default 3
+   */
+  readonly changeConcurrency?: number;
+  /**
+   * Tries per change request when Route 53 rejects it as InvalidChangeBatch (a set changed
+   * since our read), each after re-reading that request's names.
+   * @default 5
+   */
+  readonly casAttempts?: number;
+  /** Random source in [0, 1) for the retry jitter. @default Math.random */
+  readonly random?: () => number;
 }
-
-type ZoneFailures = Promise<RecordFailure[]>;
 
 /** {@link Dns01Solver} on Route 53. One instance per run: it caches the zone list. */
 export class Route53Dns01Solver implements Dns01Solver {
@@ -76,10 +92,12 @@ export class Route53Dns01Solver implements Dns01Solver {
   private readonly insyncTimeoutMs: number;
   private readonly propagationTimeoutMs: number;
   private readonly lookupHost: HostLookup;
+  private readonly casAttempts: number;
   private readonly servers = new Map<string, Promise<DnsServer[]>>();
+  private readonly writer: ZoneWriter;
   /**
-   * Serializes read-modify-write per zone inside this instance, so two certificates sharing a
-   * name (apex on one, wildcard on another) cannot overwrite each other's value.
+   * Serializes this instance's writes per zone. Not needed for correctness (every change is a
+   * compare-and-swap), but two of our own writes to one zone would only collide and retry.
    */
   private readonly zoneLock = new KeyedLock();
 
@@ -91,15 +109,77 @@ export class Route53Dns01Solver implements Dns01Solver {
     this.insyncTimeoutMs = options.insyncTimeoutMs ?? 300_000;
     this.propagationTimeoutMs = options.propagationTimeoutMs ?? 180_000;
     this.lookupHost = options.lookupHost ?? systemLookup;
+    this.casAttempts = Math.max(1, options.casAttempts ?? 5);
     this.zones = new HostedZones(this.route53, this.call);
+    this.writer = new ZoneWriter({
+      route53: this.route53,
+      call: this.call,
+      limit: new Semaphore(options.changeConcurrency ?? 3),
+      sleep: this.sleep,
+      random: options.random ?? Math.random,
+      attempts: this.casAttempts,
+      onConflict: (zoneId, names, attempt) =>
+        this.options.logger?.warn('txt records changed since read, retrying', {
+          zoneId,
+          names: names.length,
+          attempt,
+        }),
+    });
   }
 
   findZone(domain: string, hostedZoneId?: string): Promise<HostedZoneInfo> {
     return this.zones.find(domain, hostedZoneId);
   }
 
-  present(records: TxtRecord[]): Promise<RecordFailure[]> {
-    return perZone(records, (zoneId, zoneRecords) => this.presentZone(zoneId, zoneRecords));
+  /**
+   * Writes every zone's values (requests within Route 53's limits, a few in flight at once),
+   * then waits for every accepted request to be INSYNC. A request that fails or never gets
+   * INSYNC fails only the records in it.
+   */
+  async present(records: TxtRecord[]): Promise<RecordFailure[]> {
+    const failures: RecordFailure[] = [];
+    const pending: Array<{ zoneId: string; change: AcceptedChange; records: TxtRecord[] }> = [];
+    await perZone(records, async (zoneId, zoneRecords) => {
+      const written = await this.writeZone(zoneId, zoneRecords, planPresent, 'write');
+      failures.push(...written.failures);
+      for (const change of written.accepted) {
+        const names = new Set(change.names);
+        const covered = zoneRecords.filter((r) => names.has(normalizeDnsName(r.name)));
+        pending.push({ zoneId, change, records: covered });
+      }
+      return [];
+    });
+    // All requests are sent before any wait: the INSYNC waits of all zones then overlap.
+    await Promise.all(
+      pending.map(async ({ zoneId, change, records: covered }) => {
+        try {
+          if (change.status !== 'INSYNC') await this.waitInsync(change.changeId);
+        } catch (error) {
+          failures.push(...zoneFailures(covered, 'confirm (INSYNC)', zoneId, error));
+        }
+      }),
+    );
+    return failures;
+  }
+
+  /**
+   * The longest {@link present} plus {@link waitVisible} can wait, in ms, for a caller's
+   * deadline reserve: the INSYNC timeout and the propagation timeout, each plus the one poll
+   * interval that can start just before it ends, plus the jittered pauses between
+   * compare-and-swap retries. Not counted: the Route 53 and DNS calls' own latency and
+   * throttling backoff.
+   */
+  get maxWaitMs(): number {
+    let retryPauses = 0;
+    for (let attempt = 1; attempt < this.casAttempts; attempt++)
+      retryPauses += retryCeilingMs(attempt);
+    return (
+      this.insyncTimeoutMs +
+      this.pollIntervalMs +
+      this.propagationTimeoutMs +
+      this.pollIntervalMs +
+      retryPauses
+    );
   }
 
   async waitVisible(records: TxtRecord[]): Promise<RecordFailure[]> {
@@ -132,8 +212,16 @@ export class Route53Dns01Solver implements Dns01Solver {
     return [...failures, ...unseen];
   }
 
+  /**
+   * Removes exactly these values by compare-and-swap; values already gone are success. A name
+   * the IAM policy no longer allows fails alone (its record reports a
+   * {@link DnsAccessDeniedError}); the zone's other names are still cleaned up.
+   */
   cleanup(records: TxtRecord[]): Promise<RecordFailure[]> {
-    return perZone(records, (zoneId, zoneRecords) => this.cleanupZone(zoneId, zoneRecords));
+    return perZone(records, async (zoneId, zoneRecords) => {
+      const written = await this.writeZone(zoneId, zoneRecords, planCleanup, 'remove');
+      return written.failures;
+    });
   }
 
   /** Every Route 53 call goes through here: throttling backoff, reported through onThrottle. */
@@ -147,90 +235,59 @@ export class Route53Dns01Solver implements Dns01Solver {
       },
     });
 
-  private async presentZone(zoneId: string, records: TxtRecord[]): ZoneFailures {
+  /**
+   * Writes one zone's values by compare-and-swap (see {@link ZoneWriter}) and turns what failed
+   * into failures of the caller's records. The per-zone lock keeps this instance's own present
+   * and clean-up from colliding (they would only cost retries; correctness comes from the CAS).
+   */
+  private async writeZone(
+    zoneId: string,
+    records: TxtRecord[],
+    plan: Planner,
+    doing: 'write' | 'remove',
+  ): Promise<{ failures: RecordFailure[]; accepted: AcceptedChange[] }> {
     const ours = valuesByName(records);
-    const names = [...ours.keys()];
-    let change: { id: string; status?: string } | undefined;
+    const byName = new Map<string, TxtRecord[]>();
+    for (const record of records) {
+      const name = normalizeDnsName(record.name);
+      byName.set(name, [...(byName.get(name) ?? []), record]);
+    }
+    const recordsOf = (names: string[]) => names.flatMap((name) => byName.get(name) ?? []);
+    let outcome: WriteOutcome;
     try {
-      change = await this.zoneLock.run(zoneId, async () => {
-        const existing = await this.readSets(zoneId, names);
-        const changes = planPresent(existing, ours);
-        if (changes.length === 0) return undefined;
-        const out = await this.change(zoneId, changes, 'acme-renewer: present dns-01 values');
-        return { id: out.ChangeInfo?.Id ?? '', status: out.ChangeInfo?.Status };
-      });
-    } catch (error) {
-      return zoneFailures(records, 'write', zoneId, error);
-    }
-    if (change === undefined) {
-      this.options.logger?.info('txt records already present', { zoneId, names });
-      return [];
-    }
-    try {
-      if (change.status !== 'INSYNC') await this.waitInsync(change.id);
-    } catch (error) {
-      return zoneFailures(records, 'confirm (INSYNC)', zoneId, error);
-    }
-    this.options.logger?.info('txt records presented', {
-      zoneId,
-      names,
-      change: change.id,
-      values: records.length,
-    });
-    return [];
-  }
-
-  private async cleanupZone(zoneId: string, records: TxtRecord[]): ZoneFailures {
-    const ours = valuesByName(records);
-    const names = [...ours.keys()];
-    return this.zoneLock.run(zoneId, async () => {
-      // A second try after InvalidChangeBatch: someone changed a set between our read and
-      // our change (or it is already gone); re-reading gives the exact set to act on.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const changes = planCleanup(await this.readSets(zoneId, names), ours);
-          if (changes.length === 0) {
-            this.options.logger?.info('txt records already gone', { zoneId, names });
-            return [];
-          }
-          await this.change(zoneId, changes, 'acme-renewer: clean up dns-01 values');
-          this.options.logger?.info('txt records cleaned up', {
-            zoneId,
-            names,
-            values: records.length,
-          });
-          return [];
-        } catch (error) {
-          if (attempt === 1 && (error as Error).name === 'InvalidChangeBatch') {
-            this.options.logger?.warn('txt records changed meanwhile, retrying', { zoneId, names });
-            continue;
-          }
-          return zoneFailures(records, 'remove', zoneId, error);
-        }
-      }
-    });
-  }
-
-  private readSets(zoneId: string, names: string[]): Promise<TxtSets> {
-    return readTxtSets(
-      (input) =>
-        this.call('ListResourceRecordSets', () =>
-          this.route53.send(new ListResourceRecordSetsCommand(input)),
+      outcome = await this.zoneLock.run(zoneId, () =>
+        this.writer.write(
+          zoneId,
+          ours,
+          plan,
+          doing === 'write'
+            ? 'acme-renewer: present dns-01 values'
+            : 'acme-renewer: clean up dns-01 values',
         ),
-      zoneId,
-      names,
+      );
+    } catch (error) {
+      return { failures: zoneFailures(records, doing, zoneId, error), accepted: [] };
+    }
+    const failures = outcome.failed.flatMap(({ names, error, denied }) =>
+      denied
+        ? recordsOf(names).map((record) => ({
+            record,
+            error: deniedError(record, zoneId, doing, error),
+          }))
+        : zoneFailures(recordsOf(names), doing, zoneId, error),
     );
-  }
-
-  private change(zoneId: string, changes: Change[], comment: string) {
-    return this.call('ChangeResourceRecordSets', () =>
-      this.route53.send(
-        new ChangeResourceRecordSetsCommand({
-          HostedZoneId: zoneId,
-          ChangeBatch: { Comment: comment, Changes: changes },
-        }),
-      ),
+    const changed = outcome.accepted.flatMap((c) => c.names);
+    this.options.logger?.info(
+      doing === 'write' ? 'txt records written' : 'txt records cleaned up',
+      {
+        zoneId,
+        names: byName.size,
+        changedNames: changed.length,
+        requests: outcome.accepted.length,
+        failedNames: outcome.failed.reduce((n, f) => n + f.names.length, 0),
+      },
     );
+    return { failures, accepted: outcome.accepted };
   }
 
   private async waitInsync(changeId: string): Promise<void> {
@@ -273,4 +330,27 @@ export class Route53Dns01Solver implements Dns01Solver {
     if (names.length === 0) throw new Error('the hosted zone lists no nameservers');
     return toDnsServers(names, this.lookupHost);
   }
+}
+
+/**
+ * The failure of one record Route 53 refused with AccessDenied. The function's IAM policy only
+ * allows the challenge names configured at deploy time, so the message says which name and
+ * what to do instead of a bare "not authorized".
+ */
+function deniedError(
+  record: TxtRecord,
+  zoneId: string,
+  doing: 'write' | 'remove',
+  cause: unknown,
+): DnsAccessDeniedError {
+  const name = normalizeDnsName(record.name);
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const advice =
+    doing === 'remove'
+      ? `TXT ${name} is no longer in the function's IAM policy (which allows only the challenge names configured now), so this value stays: remove it by hand, or leave it to expire harmlessly (a spent challenge value proves nothing)`
+      : `TXT ${name} is not in the function's IAM policy (which allows only the challenge names configured at deploy time): deploy the stack with this certificate's domains`;
+  return new DnsAccessDeniedError(
+    `could not ${doing} TXT ${name} in hosted zone ${zoneId}: access denied (${reason}); ${advice}`,
+    { cause },
+  );
 }

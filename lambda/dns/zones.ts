@@ -9,7 +9,7 @@ import {
   type Route53Client,
 } from '@aws-sdk/client-route-53';
 import type { HostedZoneInfo } from '../core/types.js';
-import { HostedZoneError, ZoneNotFoundError } from './errors.js';
+import { DuplicateZoneError, HostedZoneError, ZoneNotFoundError } from './errors.js';
 import { normalizeDnsName } from './record-sets.js';
 
 /** Runs one Route 53 call under the solver's throttling backoff. */
@@ -71,11 +71,23 @@ export class HostedZones {
     if (hostedZoneId !== undefined && hostedZoneId !== '')
       return this.checkGiven(name, hostedZoneId);
     const zones = await this.listPublic();
-    let best: HostedZoneInfo | undefined;
+    // Every public zone of the longest name that holds the domain: Route 53 allows several
+    // public zones of one name, each with its own name servers, and only the one the
+    // registrar delegates to answers the CA. Picking one would check (and write) the wrong zone.
+    let best: HostedZoneInfo[] = [];
     for (const zone of zones) {
-      if (zoneHolds(zone.name, name) && zone.name.length > (best?.name.length ?? -1)) best = zone;
+      if (!zoneHolds(zone.name, name)) continue;
+      const length = best[0]?.name.length ?? -1;
+      if (zone.name.length > length) best = [zone];
+      else if (zone.name.length === length) best.push(zone);
     }
-    if (best !== undefined) return best;
+    const [first, ...others] = best;
+    if (first !== undefined && others.length === 0) return first;
+    if (first !== undefined) {
+      throw new DuplicateZoneError(
+        `domain "${name}" is in ${best.length} public Route 53 hosted zones named "${first.name}" (${best.map((z) => z.id).join(', ')}): set hostedZoneId to the one your registrar delegates the domain to (the zone whose name servers the domain's NS records list)`,
+      );
+    }
     throw new ZoneNotFoundError(
       `no public Route 53 hosted zone holds domain "${name}" (looked at ${zones.length} public zones): create the zone or set hostedZoneId`,
     );

@@ -16,6 +16,13 @@ export interface StoredCertificate extends CertificateFacts {
   importedAt: Date;
   createdAt: Date;
   importCount: number;
+  /** Seeded by a test as existing state: ELBv2 sees it at once, with no propagation window. */
+  seeded: boolean;
+}
+
+/** What ELBv2 can see of a certificate; `undefined` from the lookup when it sees nothing. */
+export interface CertificateForElb {
+  keyAlgorithm: string;
 }
 
 /** What an import carries, PEM text already decoded. */
@@ -26,6 +33,44 @@ export interface ImportInput {
   chainPem?: string;
   arn?: string;
   tags?: Array<{ Key: string; Value?: string }>;
+  /** See {@link StoredCertificate.seeded}. */
+  seeded?: boolean;
+}
+
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+/**
+ * The re-import rules of "Reimport a certificate"
+ * (https://docs.aws.amazon.com/acm/latest/userguide/import-reimport.html): "If Key Usage
+ * extensions are present in the originally imported certificate, you can add new extension
+ * values, but you cannot remove existing values" (exception: `keyEncipherment` from ECDSA
+ * certificates, RFC 5480 §3); the same for Extended Key Usage (exception: Client Authentication);
+ * and from "Prerequisites for importing ACM certificates": when re-importing, a KeyUsage or
+ * ExtendedKeyUsage extension cannot be added if the previous certificate had none. The error
+ * code is ImportCertificate's ValidationException; AWS documents no exact message, so this one
+ * names what was dropped.
+ */
+function checkUsages(existing: StoredCertificate, next: CertificateFacts): void {
+  const ecdsa = next.keyAlgorithm.startsWith('EC_');
+  const rules: Array<[string, string[] | undefined, string[] | undefined, string]> = [
+    ['Key Usage', existing.keyUsage, next.keyUsage, ecdsa ? 'keyEncipherment' : ''],
+    ['Extended Key Usage', existing.extendedKeyUsage, next.extendedKeyUsage, CLIENT_AUTH],
+  ];
+  for (const [label, before, after, removable] of rules) {
+    if (before === undefined && after !== undefined) {
+      throw new ApiError(
+        'ValidationException',
+        `The certificate being imported adds a ${label} extension that the certificate being replaced (${existing.arn}) does not have; import it as a new certificate instead.`,
+      );
+    }
+    const dropped = (before ?? []).filter((v) => v !== removable && !(after ?? []).includes(v));
+    if (dropped.length > 0) {
+      throw new ApiError(
+        'ValidationException',
+        `The certificate being imported removes ${label} values (${dropped.join(', ')}) that the certificate being replaced (${existing.arn}) has; re-import cannot remove them, import it as a new certificate instead.`,
+      );
+    }
+  }
 }
 
 type Input = Record<string, unknown>;
@@ -36,6 +81,14 @@ const ARN = /^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/;
 /** ACM state. `inUseBy` is asked of ELBv2, which owns the references. */
 export class AcmStore {
   readonly certificates = new Map<string, StoredCertificate>();
+  /**
+   * How long after ImportCertificate of a new ARN ELBv2 still answers CertificateNotFound for
+   * it: ACM and ELBv2 are separate services and ELBv2 learns of new ACM certificates eventually.
+   * The CLB API documents this for its CertificateNotFound ("if you recently uploaded the
+   * certificate to IAM, this error might indicate that the certificate is not fully available
+   * yet"); AWS states no duration, so the default of a few seconds is a choice.
+   */
+  certificatePropagationMs = 3000;
 
   constructor(
     private readonly accountId: string,
@@ -54,9 +107,21 @@ export class AcmStore {
     return certificate;
   }
 
-  /** True when the certificate exists in that region (ELBv2 asks this). */
+  /** True when the certificate exists in that region. */
   exists(arn: string, region: string): boolean {
     return this.certificates.get(arn)?.region === region;
+  }
+
+  /**
+   * The certificate as ELBv2 sees it: absent in another region, and absent for
+   * {@link certificatePropagationMs} after its first import.
+   */
+  forElb(arn: string, region: string, now = Date.now()): CertificateForElb | undefined {
+    const certificate = this.certificates.get(arn);
+    if (!certificate || certificate.region !== region) return undefined;
+    const age = now - certificate.createdAt.getTime();
+    if (!certificate.seeded && age < this.certificatePropagationMs) return undefined;
+    return { keyAlgorithm: certificate.keyAlgorithm };
   }
 
   /** In-use references: load balancers whose listeners name the certificate. */
@@ -82,6 +147,7 @@ export class AcmStore {
           `The key algorithm of the new certificate (${facts.keyAlgorithm}) must match that of the certificate being replaced (${existing.keyAlgorithm}).`,
         );
       }
+      checkUsages(existing, facts);
       Object.assign(existing, facts, {
         certificatePem: input.certificatePem,
         privateKeyPem: input.privateKeyPem,
@@ -102,6 +168,7 @@ export class AcmStore {
       importedAt: now,
       createdAt: now,
       importCount: 1,
+      seeded: input.seeded ?? false,
     };
     this.certificates.set(certificate.arn, certificate);
     return certificate;

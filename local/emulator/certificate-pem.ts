@@ -15,6 +15,40 @@ export interface CertificateFacts {
   issuer: string;
   notBefore: Date;
   notAfter: Date;
+  /** Key Usage names (`digitalSignature`, ...); `undefined` when the extension is absent. */
+  keyUsage: string[] | undefined;
+  /** Extended Key Usage OIDs; `undefined` when the extension is absent. */
+  extendedKeyUsage: string[] | undefined;
+}
+
+/** RFC 5280 §4.2.1.3 KeyUsage bits, in bit order. */
+const KEY_USAGE_BITS = [
+  'digitalSignature',
+  'nonRepudiation',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+  'encipherOnly',
+  'decipherOnly',
+];
+/** DER of the extension id 2.5.29.15 (id-ce-keyUsage). */
+const KEY_USAGE_OID = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x0f]);
+
+/**
+ * Reads the Key Usage extension from the DER, which Node's X509Certificate does not expose:
+ * OID, an optional `critical` BOOLEAN, then an OCTET STRING wrapping a BIT STRING.
+ */
+export function keyUsageOf(der: Buffer): string[] | undefined {
+  let at = der.indexOf(KEY_USAGE_OID);
+  if (at < 0) return undefined;
+  at += KEY_USAGE_OID.length;
+  if (der[at] === 0x01) at += 2 + (der[at + 1] ?? 0);
+  if (der[at] !== 0x04 || der[at + 2] !== 0x03) return undefined;
+  const length = der[at + 3] ?? 0;
+  const bits = der.subarray(at + 5, at + 4 + length);
+  return KEY_USAGE_BITS.filter((_, i) => ((bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0);
 }
 
 /** Key algorithms ACM accepts on import, by the name ACM reports. */
@@ -117,5 +151,8 @@ export function inspectImport(
     issuer: certificate.issuer.split('\n').join(','),
     notBefore: new Date(certificate.validFrom),
     notAfter: new Date(certificate.validTo),
+    keyUsage: keyUsageOf(certificate.raw),
+    // Node names the Extended Key Usage OIDs `keyUsage`.
+    extendedKeyUsage: certificate.keyUsage,
   };
 }

@@ -2,6 +2,7 @@
  * ELBv2 over the Query protocol: load balancers and listeners with their
  * default and additional certificates, as the renewer binds them.
  */
+import type { CertificateForElb } from './acm.js';
 import {
   ApiError,
   decodeToken,
@@ -34,18 +35,53 @@ export interface Listener {
   certificateArns: string[];
 }
 
-/** Additional certificates a listener takes besides its default (AWS default quota). */
-const MAX_ADDITIONAL_CERTIFICATES = 25;
+/**
+ * Certificates per load balancer, AWS's default quota. "Quotas for your Application Load
+ * Balancers" (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html):
+ * "Certificates per Application Load Balancer (excluding default certificates): 25". "Quotas for
+ * your Network Load Balancers" (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html):
+ * "Certificates per Network Load Balancer: 25", without the exclusion. Both are per load
+ * balancer, so the count runs over all its listeners; a certificate on two listeners is counted
+ * once (the quota names certificates, not attachments).
+ */
+export const CERTIFICATES_PER_LOAD_BALANCER = 25;
+
+/**
+ * Key algorithms a Network Load Balancer's TLS listener accepts: "Supported key algorithms:
+ * RSA 1024-bit, RSA 2048-bit, RSA 3072-bit, ECDSA 256-bit, ECDSA 384-bit, ECDSA 521-bit"
+ * ("TLS listeners for your Network Load Balancer", section "Server certificates",
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/create-tls-listener.html).
+ * RSA 4096 is not among them; an Application Load Balancer "supports all of the algorithms
+ * available from ACM" ("Prerequisites for importing ACM certificates").
+ */
+export const NLB_KEY_ALGORITHMS = new Set([
+  'RSA_1024',
+  'RSA_2048',
+  'RSA_3072',
+  'EC_prime256v1',
+  'EC_secp384r1',
+  'EC_secp521r1',
+]);
 const SECURE = new Set(['HTTPS', 'TLS']);
 
-/** ELBv2 state; `certificateExists` is asked of ACM. */
+/** What ELBv2 asks of ACM. */
+export interface AcmForElb {
+  /** The certificate exists in ACM in that region (seeding checks this). */
+  exists(arn: string, region: string): boolean;
+  /** The certificate as ELBv2 sees it now, `undefined` when it does not (yet). */
+  forElb(arn: string, region: string): CertificateForElb | undefined;
+}
+
+/** ELBv2 state; certificates are looked up in ACM. */
 export class Elbv2Store {
   readonly loadBalancers = new Map<string, LoadBalancer>();
   readonly listeners = new Map<string, Listener>();
+  /** See {@link CERTIFICATES_PER_LOAD_BALANCER}; adjustable, as the AWS quota is. */
+  certificateQuota = CERTIFICATES_PER_LOAD_BALANCER;
 
   constructor(
     private readonly accountId: string,
-    private readonly certificateExists: (arn: string, region: string) => boolean,
+    private readonly acm: AcmForElb,
   ) {}
 
   /** Seeds a load balancer; ids are random hex, as in real ARNs. */
@@ -66,10 +102,7 @@ export class Elbv2Store {
   ): Listener {
     const lb = this.loadBalancers.get(lbArn);
     if (!lb) throw new Error(`no load balancer ${lbArn}`);
-    if (
-      defaultCertificateArn !== undefined &&
-      !this.certificateExists(defaultCertificateArn, lb.region)
-    ) {
+    if (defaultCertificateArn !== undefined && !this.acm.exists(defaultCertificateArn, lb.region)) {
       throw new Error(`certificate ${defaultCertificateArn} is not in ACM in ${lb.region}`);
     }
     const arn = `${lbArn.replace(':loadbalancer/', ':listener/')}/${randomHex(8)}`;
@@ -109,14 +142,60 @@ export class Elbv2Store {
     return [...lbs];
   }
 
-  /** Every certificate must be in ACM in the listener's region. */
-  requireCertificates(arns: string[], region: string): void {
+  /**
+   * Every certificate must be visible to ELBv2 in the listener's region (CertificateNotFound
+   * otherwise, also just after import), and of a key type the load balancer takes: a Network
+   * Load Balancer answers UnsupportedCertificate with the message below for other keys (the
+   * message CloudFormation relays from ELBv2, e.g. aws-secure-environment-accelerator issue #990;
+   * the SDK has no modelled class for it, so it surfaces as a generic service error).
+   */
+  requireCertificates(arns: string[], listener: Listener): void {
     if (arns.length === 0)
       throw new ApiError('ValidationError', 'At least one certificate is required');
+    const lb = this.loadBalancers.get(listener.loadBalancerArn);
     for (const arn of arns) {
-      if (!this.certificateExists(arn, region)) {
+      const certificate = this.acm.forElb(arn, listener.region);
+      if (!certificate) {
         throw new ApiError('CertificateNotFound', `Certificate '${arn}' not found`);
       }
+      if (lb?.type === 'network' && !NLB_KEY_ALGORITHMS.has(certificate.keyAlgorithm)) {
+        throw new ApiError(
+          'UnsupportedCertificate',
+          `The certificate '${arn}' must have a fully-qualified domain name, a supported signature, and a supported key size.`,
+        );
+      }
+    }
+  }
+
+  /**
+   * The certificates that count against the load balancer's quota, with a listener's
+   * certificates replaced as a pending change would leave them: additional ones only for an
+   * Application Load Balancer, default and additional for a Network Load Balancer.
+   */
+  quotaCount(
+    lbArn: string,
+    pending: { listener: Listener; defaultArn?: string; additional: string[] },
+  ): number {
+    const network = this.loadBalancers.get(lbArn)?.type === 'network';
+    const counted = new Set<string>();
+    for (const l of this.listeners.values()) {
+      if (l.loadBalancerArn !== lbArn) continue;
+      const mine = l === pending.listener;
+      const defaultArn = mine ? pending.defaultArn : l.defaultCertificateArn;
+      for (const arn of mine ? pending.additional : l.certificateArns) counted.add(arn);
+      if (network && defaultArn) counted.add(defaultArn);
+    }
+    return counted.size;
+  }
+
+  /** Throws TooManyCertificates when the pending change would pass the quota. */
+  requireQuota(pending: { listener: Listener; defaultArn?: string; additional: string[] }): void {
+    const count = this.quotaCount(pending.listener.loadBalancerArn, pending);
+    if (count > this.certificateQuota) {
+      throw new ApiError(
+        'TooManyCertificates',
+        `You've reached the limit on the number of certificates per load balancer (${this.certificateQuota}); this change would make it ${count}.`,
+      );
     }
   }
 }
@@ -251,7 +330,12 @@ export function handleElbv2(
         if (certificates.length > 1) {
           throw new ApiError('ValidationError', 'A listener takes exactly one default certificate');
         }
-        store.requireCertificates(certificates, listener.region);
+        store.requireCertificates(certificates, listener);
+        store.requireQuota({
+          listener,
+          ...(certificates[0] !== undefined && { defaultArn: certificates[0] }),
+          additional: listener.certificateArns,
+        });
         listener.defaultCertificateArn = certificates[0];
       }
       listener.protocol = protocol;
@@ -261,14 +345,15 @@ export function handleElbv2(
     case 'AddListenerCertificates': {
       const listener = secureListener(store, form, region);
       const certificates = queryList(form, 'Certificates', 'CertificateArn');
-      store.requireCertificates(certificates, listener.region);
+      store.requireCertificates(certificates, listener);
       const added = certificates.filter((arn) => !listener.certificateArns.includes(arn));
-      if (new Set([...listener.certificateArns, ...added]).size > MAX_ADDITIONAL_CERTIFICATES) {
-        throw new ApiError(
-          'TooManyCertificates',
-          'You have reached the maximum number of certificates',
-        );
-      }
+      store.requireQuota({
+        listener,
+        ...(listener.defaultCertificateArn !== undefined && {
+          defaultArn: listener.defaultCertificateArn,
+        }),
+        additional: [...new Set([...listener.certificateArns, ...added])],
+      });
       for (const arn of added)
         if (!listener.certificateArns.includes(arn)) listener.certificateArns.push(arn);
       return {

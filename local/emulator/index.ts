@@ -12,11 +12,16 @@ import type { AddressInfo } from 'node:net';
 import { AcmStore } from './acm.js';
 import { Elbv2Store } from './elbv2.js';
 import { type FaultError, Faults } from './faults.js';
+import { ROUTE53_REQUEST_BURST, ROUTE53_REQUESTS_PER_SECOND, TokenBucket } from './rate-limit.js';
 import { normalizeName, Route53Store, unquoteTxt } from './route53-zones.js';
-import { SecretsStore } from './secrets-store.js';
+import { LIST_SECRETS_LAG_MS, SecretsStore } from './secrets-store.js';
 import { type CallRecord, createRequestListener, type EmulatorState } from './server.js';
 
+export { CERTIFICATES_PER_LOAD_BALANCER, NLB_KEY_ALGORITHMS } from './elbv2.js';
 export type { FaultError } from './faults.js';
+export { ROUTE53_REQUEST_BURST, ROUTE53_REQUESTS_PER_SECOND } from './rate-limit.js';
+export { CHANGE_BATCH_LIMITS, changeBatchCost } from './route53-zones.js';
+export { LIST_SECRETS_LAG_MS } from './secrets-store.js';
 export type { CallRecord } from './server.js';
 
 /** Options of {@link startEmulator}. */
@@ -27,6 +32,35 @@ export interface EmulatorOptions {
   readonly accountId?: string;
   /** GetChange answers PENDING this many times per change, then INSYNC. @default 1 */
   readonly changeSyncPolls?: number;
+  /**
+   * Route 53 account request rate: the refill rate of the one token bucket all Route 53
+   * operations draw from; past it requests answer `Throttling` (HTTP 400, "Rate exceeded").
+   * `0` or `Infinity` turns the limit off. AWS's older documents say 5.
+   * @default 10 - the current "Throttling for Amazon Route 53 API requests" page
+   */
+  readonly route53RequestsPerSecond?: number;
+  /** Capacity (burst) of the Route 53 request bucket. @default 50 - AWS's documented figure */
+  readonly route53RequestBurst?: number;
+  /**
+   * For this long after ImportCertificate creates a new ARN, ELBv2 answers CertificateNotFound
+   * for it (ACM to ELBv2 propagation). Re-imports into an existing ARN and certificates seeded
+   * with {@link Emulator.importCertificate} have no window. `0` turns it off.
+   * @default 3000
+   */
+  readonly certificatePropagationMs?: number;
+  /**
+   * ListSecrets answers from the state of this long ago (names, metadata and
+   * SecretVersionsToStages); every other operation is current. `0` turns the lag off.
+   * @default 300000 - "ListSecrets might not reflect changes from the last five minutes"
+   */
+  readonly listSecretsLagMs?: number;
+  /**
+   * Certificates per load balancer, over all its listeners: non-default ones on an ALB, all on
+   * an NLB; past it AddListenerCertificates (and ModifyListener on an NLB) answer
+   * TooManyCertificates.
+   * @default 25 - AWS's default quota for both
+   */
+  readonly certificatesPerLoadBalancer?: number;
 }
 
 /** A certificate as ACM holds it. */
@@ -50,8 +84,18 @@ export interface Emulator {
   /** Base URL, e.g. `http://127.0.0.1:41234`, for every `AWS_ENDPOINT_URL_*`. */
   readonly url: string;
   close(): Promise<void>;
-  /** Creates a zone with SOA and NS; the id has no `/hostedzone/` prefix. */
-  createHostedZone(name: string, options?: { private?: boolean }): { id: string; name: string };
+  /**
+   * Creates a zone with SOA and NS; the id has no `/hostedzone/` prefix. Several zones may share
+   * a name, as in Route 53; each gets its own name servers. `delegated: false` makes a shadow
+   * zone: one the parent does not delegate to, so public DNS ({@link lookupTxt}, the DNS server)
+   * does not answer from it.
+   * @param options.delegated default `true`; among delegated zones of one name the first-created
+   *   one answers
+   */
+  createHostedZone(
+    name: string,
+    options?: { private?: boolean; delegated?: boolean },
+  ): { id: string; name: string; nameServers: string[] };
   createLoadBalancer(options: { name: string; type: 'application' | 'network'; region?: string }): {
     arn: string;
   };
@@ -62,7 +106,10 @@ export interface Emulator {
     port: number;
     defaultCertificateArn?: string;
   }): { arn: string };
-  /** Imports with ImportCertificate's validation; throws its error on a bad pair. */
+  /**
+   * Imports with ImportCertificate's validation; throws its error on a bad pair. The result is
+   * existing state: ELBv2 sees it at once, without {@link EmulatorOptions.certificatePropagationMs}.
+   */
   importCertificate(options: {
     region?: string;
     certificatePem: string;
@@ -77,10 +124,16 @@ export interface Emulator {
    * (AWS would refuse), leaving those references dangling: drift to detect.
    */
   deleteCertificateByHand(arn: string): void;
-  /** Unquoted TXT values at the name, from the most specific public zone containing it. */
-  lookupTxt(fqdn: string): string[];
-  /** Most specific zone containing the name (a public zone wins a tie with a private one). */
-  zoneOf(fqdn: string): { id: string; name: string } | undefined;
+  /**
+   * Unquoted TXT values at the name, from the most specific public zone containing it (among
+   * zones of one name the delegated, first-created one), or from the zone given.
+   */
+  lookupTxt(fqdn: string, options?: { zoneId?: string }): string[];
+  /**
+   * Most specific zone containing the name (a public zone wins a tie with a private one, a
+   * delegated one with a shadow, then the first-created).
+   */
+  zoneOf(fqdn: string): { id: string; name: string; nameServers: string[] } | undefined;
   recordSets(zoneId: string): Array<{ name: string; type: string; ttl: number; values: string[] }>;
   secret(name: string):
     | {
@@ -91,6 +144,8 @@ export interface Emulator {
           secretString: string;
           createdAt: Date;
         }>;
+        /** When DeleteSecret scheduled it for deletion; `undefined` when it is live. */
+        deletedAt: Date | undefined;
       }
     | undefined;
   secretNames(): string[];
@@ -108,6 +163,20 @@ export interface Emulator {
   /** The next `count` (default 1) calls of the operation answer this error. */
   failNext(operation: string, error: FaultError, count?: number): void;
   clearFaults(): void;
+  /**
+   * Sets the Route 53 account request rate at run time (see
+   * {@link EmulatorOptions.route53RequestsPerSecond}); the bucket starts full.
+   */
+  setRoute53RequestRate(perSecond: number, burst?: number): void;
+  /** Sets {@link EmulatorOptions.certificatePropagationMs}; applies to every certificate. */
+  setCertificatePropagationMs(ms: number): void;
+  /**
+   * Sets {@link EmulatorOptions.listSecretsLagMs}. A larger lag only reaches back as far as the
+   * history kept under the previous one.
+   */
+  setListSecretsLagMs(ms: number): void;
+  /** Sets {@link EmulatorOptions.certificatesPerLoadBalancer}. */
+  setCertificatesPerLoadBalancer(count: number): void;
 }
 
 /** Starts an emulator on 127.0.0.1. */
@@ -115,15 +184,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const accountId = options.accountId ?? '111122223333';
   let elbv2: Elbv2Store | undefined;
   const acm = new AcmStore(accountId, (arn) => elbv2?.inUseBy(arn) ?? []);
-  elbv2 = new Elbv2Store(accountId, (arn, region) => acm.exists(arn, region));
+  acm.certificatePropagationMs = options.certificatePropagationMs ?? 3000;
+  elbv2 = new Elbv2Store(accountId, acm);
   const elb = elbv2;
+  elb.certificateQuota = options.certificatesPerLoadBalancer ?? elb.certificateQuota;
   const route53 = new Route53Store(options.changeSyncPolls ?? 1);
+  const secrets = new SecretsStore(accountId);
+  secrets.listLagMs = options.listSecretsLagMs ?? LIST_SECRETS_LAG_MS;
   const state: EmulatorState = {
     route53,
-    secrets: new SecretsStore(accountId),
+    secrets,
     acm,
     elbv2: elb,
     faults: new Faults(),
+    route53Requests: new TokenBucket(
+      options.route53RequestsPerSecond ?? ROUTE53_REQUESTS_PER_SECOND,
+      options.route53RequestBurst ?? ROUTE53_REQUEST_BURST,
+    ),
     calls: [],
   };
   const server = createServer(createRequestListener(state));
@@ -142,8 +219,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         server.closeAllConnections();
       }),
     createHostedZone: (name, zoneOptions) => {
-      const zone = route53.createZone(name, zoneOptions?.private ?? false);
-      return { id: zone.id, name: zone.name };
+      const zone = route53.createZone(
+        name,
+        zoneOptions?.private ?? false,
+        zoneOptions?.delegated ?? true,
+      );
+      return { id: zone.id, name: zone.name, nameServers: [...zone.nameServers] };
     },
     createLoadBalancer: ({ name, type, region }) => ({
       arn: elb.createLoadBalancer(name, type, region ?? 'us-east-1').arn,
@@ -158,6 +239,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         privateKeyPem,
         ...(chainPem !== undefined && { chainPem }),
         tags: Object.entries(tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+        seeded: true,
       }).arn,
     }),
     setListenerDefaultCertificate: (listenerArn, certificateArn) => {
@@ -168,15 +250,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     deleteCertificateByHand: (arn) => {
       if (!acm.certificates.delete(arn)) throw new Error(`no certificate ${arn}`);
     },
-    lookupTxt: (fqdn) => {
+    lookupTxt: (fqdn, lookupOptions) => {
       const name = normalizeName(fqdn);
-      const zone = route53.zoneOf(name, true);
+      const zone =
+        lookupOptions?.zoneId !== undefined
+          ? route53.zone(lookupOptions.zoneId)
+          : route53.zoneOf(name, true);
       const set = zone?.records.find((r) => r.name === name && r.type === 'TXT');
       return set ? set.values.map(unquoteTxt) : [];
     },
     zoneOf: (fqdn) => {
       const zone = route53.zoneOf(fqdn);
-      return zone && { id: zone.id, name: zone.name };
+      return zone && { id: zone.id, name: zone.name, nameServers: [...zone.nameServers] };
     },
     recordSets: (zoneId) =>
       route53.zone(zoneId).records.map((r) => ({ ...r, values: [...r.values] })),
@@ -186,6 +271,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         secret && {
           arn: secret.arn,
           versions: secret.versions.map((v) => ({ ...v, stages: [...v.stages] })),
+          deletedAt: secret.deletedAt,
         }
       );
     },
@@ -224,5 +310,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     throttle: (operation, count) => state.faults.throttle(operation, count),
     failNext: (operation, error, count) => state.faults.failNext(operation, error, count),
     clearFaults: () => state.faults.clear(),
+    setRoute53RequestRate: (perSecond, burst) => state.route53Requests.configure(perSecond, burst),
+    setCertificatePropagationMs: (ms) => {
+      acm.certificatePropagationMs = ms;
+    },
+    setListSecretsLagMs: (ms) => {
+      secrets.listLagMs = ms;
+    },
+    setCertificatesPerLoadBalancer: (count) => {
+      elb.certificateQuota = count;
+    },
   };
 }

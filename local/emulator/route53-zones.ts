@@ -17,6 +17,15 @@ export interface HostedZone {
   id: string;
   name: string;
   private: boolean;
+  /**
+   * Whether the parent zone delegates to this zone's name servers, so public resolvers see it.
+   * Route 53 lets an account create several hosted zones of one name; only the one the parent
+   * delegates to answers the internet ("Creating a public hosted zone": "you can create more
+   * than one hosted zone with the same name", each with its own four name servers).
+   */
+  delegated: boolean;
+  /** Creation order, which breaks ties between zones of one name. */
+  sequence: number;
   callerReference: string;
   nameServers: string[];
   records: RecordSet[];
@@ -83,23 +92,76 @@ export function unquoteTxt(value: string): string {
   return strings.map((s) => s.slice(1, -1).replace(/\\(.)/g, '$1')).join('');
 }
 
+/**
+ * Per-request limits of ChangeResourceRecordSets, from the Route 53 Developer Guide, "Quotas",
+ * section "Maximum number of elements and characters in a ChangeResourceRecordSets request"
+ * (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html): at most
+ * 1,000 ResourceRecord elements and 32,000 characters (spaces included) in all Value elements;
+ * "When the value of the Action element is UPSERT, each ResourceRecord element and each
+ * character in a Value element is counted twice." The API reference adds at most 100 Change
+ * elements in older versions; today's quota page lists only the two limits above, so only those
+ * are enforced.
+ */
+export const CHANGE_BATCH_LIMITS = { resourceRecords: 1000, valueCharacters: 32_000 } as const;
+
+/**
+ * Counts a batch as Route 53 does for its limits; an UPSERT counts twice.
+ * @returns the ResourceRecord elements and Value characters the request is charged
+ */
+export function changeBatchCost(changes: Change[]): { records: number; characters: number } {
+  let records = 0;
+  let characters = 0;
+  for (const { action, set } of changes) {
+    const weight = action === 'UPSERT' ? 2 : 1;
+    records += weight * set.values.length;
+    characters += weight * set.values.reduce((sum, value) => sum + value.length, 0);
+  }
+  return { records, characters };
+}
+
+/**
+ * Rejects a batch over the per-request limits with the error Route 53 answers: InvalidChangeBatch
+ * with "Number of records limit of 1000 exceeded." or "RDATA character limit of 32000 exceeded."
+ * (the messages AWS sends, as quoted by Route 53 clients that met them, e.g. DNSControl issue
+ * #1114 and octodns issue #73).
+ */
+export function checkChangeBatchLimits(changes: Change[]): void {
+  const { records, characters } = changeBatchCost(changes);
+  const errors: string[] = [];
+  if (records > CHANGE_BATCH_LIMITS.resourceRecords) {
+    errors.push(`Number of records limit of ${CHANGE_BATCH_LIMITS.resourceRecords} exceeded.`);
+  }
+  if (characters > CHANGE_BATCH_LIMITS.valueCharacters) {
+    errors.push(`RDATA character limit of ${CHANGE_BATCH_LIMITS.valueCharacters} exceeded.`);
+  }
+  if (errors.length > 0) throw new ApiError('InvalidChangeBatch', errors.join('; '));
+}
+
 /** The Route 53 store. Zone ids are kept without the `/hostedzone/` prefix. */
 export class Route53Store {
   readonly zones = new Map<string, HostedZone>();
   private readonly changes = new Map<string, ChangeInfo>();
+  private sequence = 0;
 
   constructor(private readonly changeSyncPolls: number) {}
 
-  /** Creates a zone seeded with SOA and NS sets, as CreateHostedZone does. */
-  createZone(rawName: string, isPrivate = false): HostedZone {
+  /**
+   * Creates a zone seeded with SOA and NS sets, as CreateHostedZone does. A second public zone of
+   * a name gets name servers of its own, as each Route 53 hosted zone has its own delegation set.
+   */
+  createZone(rawName: string, isPrivate = false, delegated = true): HostedZone {
     const name = normalizeName(rawName);
     const id = `Z${randomChars(20)}`;
     const bare = name.replace(/\.$/, '');
-    const nameServers = [1, 2, 3, 4].map((n) => `ns${n}.${bare}`);
+    const sameName = [...this.zones.values()].some((z) => z.name === name);
+    const label = sameName ? `-${id.slice(1, 7).toLowerCase()}` : '';
+    const nameServers = [1, 2, 3, 4].map((n) => `ns${n}${label}.${bare}`);
     const zone: HostedZone = {
       id,
       name,
       private: isPrivate,
+      delegated,
+      sequence: this.sequence++,
       callerReference: `emulator-${id}`,
       nameServers,
       records: [
@@ -132,21 +194,24 @@ export class Route53Store {
   }
 
   /**
-   * Most specific zone containing the name; public zones win a tie with a
-   * private zone of the same name, since public DNS is what resolvers see.
+   * Most specific zone containing the name. Among zones of one name, a public zone wins over a
+   * private one and a delegated one over a shadow, since those are what resolvers see; the
+   * first-created zone breaks a remaining tie.
    */
   zoneOf(fqdn: string, publicOnly = false): HostedZone | undefined {
     const name = normalizeName(fqdn);
+    const rank = (z: HostedZone) => [z.name.length, z.private ? 0 : 1, z.delegated ? 1 : 0];
     let best: HostedZone | undefined;
     for (const zone of this.zones.values()) {
       if (!inZone(name, zone.name) || (publicOnly && zone.private)) continue;
-      if (
-        !best ||
-        zone.name.length > best.name.length ||
-        (zone.name.length === best.name.length && best.private && !zone.private)
-      ) {
+      if (!best) {
         best = zone;
+        continue;
       }
+      const [a, b] = [rank(zone), rank(best)];
+      const order = a.findIndex((value, i) => value !== b[i]);
+      const better = order >= 0 ? (a[order] ?? 0) > (b[order] ?? 0) : zone.sequence < best.sequence;
+      if (better) best = zone;
     }
     return best;
   }
@@ -158,6 +223,7 @@ export class Route53Store {
   applyChanges(zoneId: string, changes: Change[], comment?: string): ChangeInfo {
     const zone = this.zone(zoneId);
     if (changes.length === 0) throw new ApiError('InvalidInput', 'ChangeBatch has no changes');
+    checkChangeBatchLimits(changes);
     const records = zone.records.map((r) => ({ ...r, values: [...r.values] }));
     const errors: string[] = [];
     for (const { action, set } of changes) {

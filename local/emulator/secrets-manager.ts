@@ -3,7 +3,7 @@
  * Dates are answered as epoch seconds, as the SDK expects in this protocol.
  */
 import { ApiError, decodeToken, encodeToken } from './protocol.js';
-import type { Secret, SecretsStore, SecretVersion } from './secrets-store.js';
+import type { Secret, SecretListView, SecretsStore, SecretVersion } from './secrets-store.js';
 
 type Input = Record<string, unknown>;
 
@@ -56,7 +56,7 @@ function valueEntry(secret: Secret, version: SecretVersion) {
   };
 }
 
-function describe(secret: Secret) {
+function describe(secret: Secret | SecretListView) {
   return {
     ARN: secret.arn,
     Name: secret.name,
@@ -104,13 +104,79 @@ function batchGetSecretValue(store: SecretsStore, input: Input) {
   };
 }
 
-/** Runs one Secrets Manager operation in the request's region. */
+/** Operations that change what ListSecrets shows, and the secret each one touched. */
+const WRITES = new Set([
+  'CreateSecret',
+  'PutSecretValue',
+  'UpdateSecretVersionStage',
+  'DeleteSecret',
+  'RestoreSecret',
+]);
+
+/**
+ * Runs one Secrets Manager operation in the request's region; a write is noted in the store's
+ * history, from which the lagging ListSecrets answers.
+ */
 export function handleSecretsManager(
   store: SecretsStore,
   operation: string,
   input: Input,
   region: string,
 ): unknown {
+  const result = run(store, operation, input, region);
+  if (WRITES.has(operation)) {
+    const name = (result as { Name?: unknown } | undefined)?.Name;
+    if (typeof name === 'string') store.record(name);
+  }
+  return result;
+}
+
+/**
+ * DeleteSecret as the API reference describes it
+ * (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html):
+ * RecoveryWindowInDays "from 7 to 30", default 30; it and ForceDeleteWithoutRecovery cannot be
+ * used together; "If you forcibly delete an already deleted or nonexistent secret, the
+ * operation does not return ResourceNotFoundException". A secret in its recovery window answers
+ * InvalidRequestException to reads and writes ("The secret is scheduled for deletion", the
+ * first cause the API lists for that error) until RestoreSecret.
+ */
+function deleteSecret(store: SecretsStore, input: Input) {
+  const force = input.ForceDeleteWithoutRecovery === true;
+  if (force && input.RecoveryWindowInDays !== undefined) {
+    throw new ApiError(
+      'InvalidParameterException',
+      "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+    );
+  }
+  const days = Number(input.RecoveryWindowInDays ?? 30);
+  if (!Number.isInteger(days) || days < 7 || days > 30) {
+    throw new ApiError(
+      'InvalidParameterException',
+      `RecoveryWindowInDays must be between 7 and 30 days; got ${String(input.RecoveryWindowInDays)}.`,
+    );
+  }
+  const now = new Date();
+  if (force) {
+    let secret: Secret | undefined;
+    try {
+      secret = store.find(input.SecretId, { allowDeleted: true });
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.code !== 'ResourceNotFoundException') throw error;
+    }
+    if (secret) store.secrets.delete(secret.name);
+    return {
+      ARN: secret?.arn,
+      Name: secret?.name ?? String(input.SecretId),
+      DeletionDate: seconds(now),
+    };
+  }
+  const secret = store.find(input.SecretId);
+  secret.deletedAt = now;
+  secret.deletionDate = new Date(now.getTime() + days * 86_400_000);
+  return { ARN: secret.arn, Name: secret.name, DeletionDate: seconds(secret.deletionDate) };
+}
+
+function run(store: SecretsStore, operation: string, input: Input, region: string): unknown {
   switch (operation) {
     case 'CreateSecret': {
       const tags = list<{ Key: string; Value: string }>(input, 'Tags');
@@ -173,17 +239,28 @@ export function handleSecretsManager(
       };
     }
     case 'ListSecrets': {
+      // Answered from the state of {@link SecretsStore.listLagMs} ago (see LIST_SECRETS_LAG_MS).
       const filters = list<{ Key?: string; Values?: string[] }>(input, 'Filters') ?? [];
-      const matches = store.filter(filters, input.IncludePlannedDeletion === true);
+      const matches = store.filterOf(
+        store.listViews(),
+        filters,
+        input.IncludePlannedDeletion === true,
+      );
       if (input.SortOrder === 'desc') matches.reverse();
       const { items, next } = page(matches, input, 100);
       return {
-        SecretList: items.map((s) => ({
-          ...describe(s),
-          SecretVersionsToStages: store.stagesMap(s),
-        })),
+        SecretList: items.map((v) => ({ ...describe(v), SecretVersionsToStages: v.stages })),
         NextToken: next,
       };
+    }
+    case 'RestoreSecret': {
+      // RestoreSecret "cancels the scheduled deletion of a secret by removing the DeletedDate
+      // time stamp" (API reference, RestoreSecret).
+      const secret = store.find(input.SecretId, { allowDeleted: true });
+      secret.deletedAt = undefined;
+      secret.deletionDate = undefined;
+      secret.lastChangedAt = new Date();
+      return { ARN: secret.arn, Name: secret.name };
     }
     case 'UpdateSecretVersionStage': {
       const secret = store.find(input.SecretId);
@@ -195,21 +272,8 @@ export function handleSecretsManager(
       );
       return { ARN: secret.arn, Name: secret.name };
     }
-    case 'DeleteSecret': {
-      const secret = store.find(input.SecretId);
-      const now = new Date();
-      if (input.ForceDeleteWithoutRecovery === true) {
-        store.secrets.delete(secret.name);
-      } else {
-        secret.deletedAt = now;
-      }
-      const days = Number(input.RecoveryWindowInDays ?? 30);
-      const deletionDate =
-        input.ForceDeleteWithoutRecovery === true
-          ? now
-          : new Date(now.getTime() + days * 86_400_000);
-      return { ARN: secret.arn, Name: secret.name, DeletionDate: seconds(deletionDate) };
-    }
+    case 'DeleteSecret':
+      return deleteSecret(store, input);
     default:
       throw new ApiError('UnknownOperationException', `Unsupported operation ${operation}`);
   }

@@ -23,7 +23,35 @@ export interface Secret {
   createdAt: Date;
   lastChangedAt: Date;
   deletedAt: Date | undefined;
+  /** End of the recovery window of a secret scheduled for deletion. */
+  deletionDate: Date | undefined;
 }
+
+/** What ListSecrets shows of a secret: its metadata and VersionIdsToStages, no values. */
+export interface SecretListView {
+  arn: string;
+  name: string;
+  description: string | undefined;
+  kmsKeyId: string | undefined;
+  tags: Array<{ Key: string; Value: string }>;
+  createdAt: Date;
+  lastChangedAt: Date;
+  deletedAt: Date | undefined;
+  stages: Record<string, string[]>;
+}
+
+/** The fields ListSecrets-style filters look at. */
+type Filterable = Pick<Secret, 'name' | 'description' | 'tags' | 'deletedAt'>;
+
+/**
+ * How far ListSecrets lags behind writes by default. The ListSecrets API reference
+ * (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecrets.html):
+ * "All Secrets Manager operations are eventually consistent. ListSecrets might not reflect
+ * changes from the last five minutes. You can get more recent information for a specific secret
+ * by calling DescribeSecret." The default is that documented bound: the worst case a caller
+ * must survive, and the only figure AWS gives.
+ */
+export const LIST_SECRETS_LAG_MS = 300_000;
 
 const CURRENT = 'AWSCURRENT';
 const PREVIOUS = 'AWSPREVIOUS';
@@ -41,8 +69,60 @@ function notFound(): ApiError {
  */
 export class SecretsStore {
   readonly secrets = new Map<string, Secret>();
+  /** See {@link LIST_SECRETS_LAG_MS}; 0 answers ListSecrets from the current state. */
+  listLagMs = LIST_SECRETS_LAG_MS;
+  /** Per secret name, what ListSecrets showed from each instant on (`undefined`: nothing). */
+  private readonly history = new Map<
+    string,
+    Array<{ at: number; view: SecretListView | undefined }>
+  >();
 
-  constructor(private readonly accountId: string) {}
+  constructor(
+    private readonly accountId: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The ListSecrets view of a secret now. */
+  view(secret: Secret): SecretListView {
+    return {
+      arn: secret.arn,
+      name: secret.name,
+      description: secret.description,
+      kmsKeyId: secret.kmsKeyId,
+      tags: secret.tags.map((t) => ({ ...t })),
+      createdAt: secret.createdAt,
+      lastChangedAt: secret.lastChangedAt,
+      deletedAt: secret.deletedAt,
+      stages: this.stagesMap(secret),
+    };
+  }
+
+  /**
+   * Notes the state of a secret after a write, for the lagging ListSecrets. Entries older than
+   * the lag are dropped except the newest of them, which is what a lagging read still sees.
+   */
+  record(name: string): void {
+    const now = this.now();
+    const secret = this.secrets.get(name);
+    const entries = this.history.get(name) ?? [];
+    entries.push({ at: now, view: secret && this.view(secret) });
+    const cutoff = now - this.listLagMs;
+    let keepFrom = 0;
+    for (let i = 0; i < entries.length; i++) if ((entries[i]?.at ?? 0) <= cutoff) keepFrom = i;
+    this.history.set(name, entries.slice(keepFrom));
+  }
+
+  /** Secrets as ListSecrets sees them: as they were {@link listLagMs} ago. */
+  listViews(): SecretListView[] {
+    if (this.listLagMs <= 0) return [...this.secrets.values()].map((s) => this.view(s));
+    const cutoff = this.now() - this.listLagMs;
+    const views: SecretListView[] = [];
+    for (const entries of this.history.values()) {
+      const seen = entries.filter((e) => e.at <= cutoff).pop();
+      if (seen?.view) views.push(seen.view);
+    }
+    return views;
+  }
 
   /** Finds a secret by name, full ARN or ARN without the random suffix. */
   find(secretId: unknown, options: { allowDeleted?: boolean } = {}): Secret {
@@ -99,6 +179,7 @@ export class SecretsStore {
       createdAt: now,
       lastChangedAt: now,
       deletedAt: undefined,
+      deletionDate: undefined,
     };
     this.secrets.set(input.name, secret);
     if (input.secretString === undefined) return { secret };
@@ -226,6 +307,15 @@ export class SecretsStore {
 
   /** Live secrets matching ListSecrets-style filters, in name order. */
   filter(filters: Array<{ Key?: string; Values?: string[] }>, includeDeleted = false): Secret[] {
+    return this.filterOf([...this.secrets.values()], filters, includeDeleted);
+  }
+
+  /** {@link filter} over any list, e.g. the lagging ListSecrets views. */
+  filterOf<T extends Filterable>(
+    items: T[],
+    filters: Array<{ Key?: string; Values?: string[] }>,
+    includeDeleted = false,
+  ): T[] {
     for (const f of filters) {
       if (!['name', 'description', 'tag-key', 'tag-value', 'all'].includes(f.Key ?? '')) {
         throw new ApiError('InvalidParameterException', `Invalid filter key: ${f.Key}`);
@@ -233,7 +323,7 @@ export class SecretsStore {
     }
     const prefixMatch = (text: string | undefined, values: string[]) =>
       text !== undefined && values.some((v) => text.toLowerCase().startsWith(v.toLowerCase()));
-    return [...this.secrets.values()]
+    return items
       .filter((s) => includeDeleted || !s.deletedAt)
       .filter((s) =>
         filters.every(({ Key, Values = [] }) => {

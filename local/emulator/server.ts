@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type AcmStore, handleAcm } from './acm.js';
 import { ELBV2_NAMESPACE, type Elbv2Store, handleElbv2 } from './elbv2.js';
-import type { Faults } from './faults.js';
+import { type Faults, throttlingError } from './faults.js';
 import {
   ApiError,
   parseForm,
@@ -14,6 +14,7 @@ import {
   xmlDocument,
   xmlErrorDocument,
 } from './protocol.js';
+import type { TokenBucket } from './rate-limit.js';
 import { handleRoute53, ROUTE53_NAMESPACE, route53Route } from './route53.js';
 import type { Route53Store } from './route53-zones.js';
 import { handleSecretsManager } from './secrets-manager.js';
@@ -34,6 +35,8 @@ export interface EmulatorState {
   acm: AcmStore;
   elbv2: Elbv2Store;
   faults: Faults;
+  /** The account's Route 53 request bucket, shared by every Route 53 operation. */
+  route53Requests: TokenBucket;
   calls: CallRecord[];
 }
 
@@ -204,6 +207,9 @@ async function handle(
   try {
     const fault = state.faults.take(routed.service, routed.operation);
     if (fault) throw fault;
+    if (routed.service === 'route53' && !state.route53Requests.take()) {
+      throw throttlingError('route53');
+    }
     const answer = routed.run();
     const contentType = routed.protocol === 'json' ? 'application/x-amz-json-1.1' : 'text/xml';
     record.status = answer.status ?? 200;

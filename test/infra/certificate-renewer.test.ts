@@ -10,6 +10,7 @@ import {
   basicProps,
   functionEnvironment,
   listenerArn,
+  resourcesOf,
   type Synthesized,
   synthRenewer,
 } from './helpers.js';
@@ -20,7 +21,7 @@ describe('CertificateRenewer function', () => {
     s = synthRenewer(basicProps);
   });
 
-  it('runs on arm64 Node 24 with 15 minutes, 512 MB, reserved concurrency 1 and its log group', () => {
+  it('runs on arm64 Node 24 with 15 minutes, 512 MB and its log group', () => {
     // Assess
     s.template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
@@ -28,10 +29,19 @@ describe('CertificateRenewer function', () => {
       Handler: 'index.handler',
       Timeout: 900,
       MemorySize: 512,
-      ReservedConcurrentExecutions: 1,
       LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^RenewerLogGroup') } },
     });
     s.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  it('reserves no concurrency, so it deploys in an account whose concurrency quota is 10', () => {
+    // Assess: Lambda keeps 100 unreserved; reserving even 1 fails the first deploy there
+    const fns = resourcesOf(s, 'AWS::Lambda::Function');
+    expect(fns).toHaveLength(1);
+    expect(fns[0]).not.toHaveProperty('ReservedConcurrentExecutions');
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: Match.absent(),
+    });
   });
 
   it('retries asynchronous invocations 0 times and sends failures to the encrypted queue', () => {
@@ -50,10 +60,11 @@ describe('CertificateRenewer function', () => {
     });
   });
 
-  it('passes a small configuration inline, with the Powertools settings', () => {
+  it('passes a small configuration inline, the state table and the Powertools settings', () => {
     const env = functionEnvironment(s);
     expect(env).toEqual({
       RENEWER_CONFIG: expect.any(String),
+      RENEWER_STATE_TABLE: { Ref: expect.stringMatching(/^RenewerStateTable[0-9A-F]{8}$/) },
       POWERTOOLS_SERVICE_NAME: 'acme-renewer',
       POWERTOOLS_METRICS_NAMESPACE: 'AcmeRenewer',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -106,6 +117,61 @@ describe('CertificateRenewer function', () => {
       'index.js',
       'index.js.map',
     ]);
+  });
+});
+
+describe('CertificateRenewer state table', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthRenewer(basicProps);
+  });
+
+  it('has the key schema of DESIGN.md, on-demand, with PITR and TTL on expiresAt', () => {
+    s.template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    s.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      // No explicit name: a re-created stack never collides with a retained table.
+      TableName: Match.absent(),
+      // No index: the IAM statement names the table ARN only.
+      GlobalSecondaryIndexes: Match.absent(),
+      LocalSecondaryIndexes: Match.absent(),
+    });
+  });
+
+  it('keeps the table when the stack is deleted or the table replaced', () => {
+    s.template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('is exposed as stateTable, the table the function is told about', () => {
+    const [id] = Object.keys(s.template.findResources('AWS::DynamoDB::Table'));
+    expect(s.stack.resolve(s.renewer.stateTable.tableName)).toEqual({ Ref: id });
+    expect(functionEnvironment(s).RENEWER_STATE_TABLE).toEqual({ Ref: id });
+  });
+});
+
+describe('CertificateRenewer reservedConcurrency', () => {
+  it('reserves the given concurrency when asked to', () => {
+    const s = synthRenewer({ ...basicProps, reservedConcurrency: 2 });
+    s.template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 2 });
+  });
+
+  it.each([0, -1, 1.5])('refuses %s at synth', (value) => {
+    expect(() => synthRenewer({ ...basicProps, reservedConcurrency: value })).toThrow(
+      `reservedConcurrency must be a whole number of at least 1, got ${value}`,
+    );
   });
 });
 

@@ -100,6 +100,7 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
         'secretsmanager:ListSecrets',
         'elasticloadbalancing:DescribeListeners',
         'elasticloadbalancing:DescribeListenerCertificates',
+        'acm:ListCertificates',
       ],
       Resource: ['*'],
     });
@@ -141,6 +142,20 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
     });
   });
 
+  it('deletes only the first-contract journal secret, once migrated to the table', () => {
+    expect(statement(s, 'DeleteLegacyJournalSecret')).toEqual({
+      Effect: 'Allow',
+      Action: ['secretsmanager:DeleteSecret'],
+      Resource: [
+        'arn:<AWS::Partition>:secretsmanager:eu-west-1:111122223333:secret:acme-renewer/_dns-journal-??????',
+      ],
+    });
+    const deleters = statements(s).filter((st) =>
+      JSON.stringify(st.Action).includes('secretsmanager:DeleteSecret'),
+    );
+    expect(deleters.map((st) => st.Sid)).toEqual(['DeleteLegacyJournalSecret']);
+  });
+
   it('imports into ACM in the stack and listener regions, tagged, and re-imports or deletes only its own', () => {
     const regions = [ACM('eu-west-1'), ACM('us-east-1')];
     expect(statement(s, 'AcmImportTagged')).toEqual({
@@ -149,6 +164,7 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
       Resource: regions,
       Condition: {
         StringEquals: { 'aws:RequestTag/ManagedBy': 'acme-renewer' },
+        StringLike: { 'aws:RequestTag/AcmeRenewerCertificate': 'acme-renewer/*' },
         'ForAllValues:StringEquals': { 'aws:TagKeys': ['ManagedBy', 'AcmeRenewerCertificate'] },
       },
     });
@@ -156,13 +172,65 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
       Effect: 'Allow',
       Action: ['acm:ImportCertificate', 'acm:DeleteCertificate'],
       Resource: regions,
-      Condition: { StringEquals: { 'aws:ResourceTag/ManagedBy': 'acme-renewer' } },
+      Condition: {
+        StringEquals: { 'aws:ResourceTag/ManagedBy': 'acme-renewer' },
+        StringLike: { 'aws:ResourceTag/AcmeRenewerCertificate': 'acme-renewer/*' },
+      },
     });
+    const deleters = statements(s).filter((st) =>
+      JSON.stringify(st.Action).includes('acm:DeleteCertificate'),
+    );
+    expect(deleters.map((st) => st.Sid)).toEqual(['AcmReimportDeleteOwn']);
     expect(statement(s, 'AcmRead')).toEqual({
       Effect: 'Allow',
       Action: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
       Resource: regions,
     });
+  });
+
+  it('uses the state table with item actions only, on that table only', () => {
+    const [tableId] = Object.keys(s.template.findResources('AWS::DynamoDB::Table'));
+    expect(statement(s, 'StateTable')).toEqual({
+      Effect: 'Allow',
+      Action: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Scan',
+        'dynamodb:Query',
+        'dynamodb:BatchWriteItem',
+      ],
+      Resource: [`<${tableId}.Arn>`],
+    });
+    const dynamo = statements(s)
+      .flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]))
+      .map(String)
+      .filter((a) => a.startsWith('dynamodb:'));
+    expect(dynamo).toHaveLength(7);
+    for (const management of ['DescribeTable', 'UpdateTable', 'DeleteTable', 'CreateTable']) {
+      expect(dynamo).not.toContain(`dynamodb:${management}`);
+    }
+  });
+
+  it('has exactly the statements tested here, in this order', () => {
+    expect(statements(s).map((st) => st.Sid ?? st.Action)).toEqual([
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      'Route53ChallengeRecords',
+      'Route53ReadZones',
+      'Route53GetChange',
+      'NonResourceLevelReads',
+      'SecretsUnderPrefix',
+      'DeleteLegacyJournalSecret',
+      'AcmImportTagged',
+      'AcmReimportDeleteOwn',
+      'AcmRead',
+      'StateTable',
+      'ListenerCertificates',
+      'SecretsKmsKey',
+      ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+    ]);
   });
 
   it('modifies only the configured listeners', () => {
@@ -185,6 +253,14 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
       Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
     });
     expect(s.renewer.config.kmsKeyId).toBe(KEY_ARN);
+  });
+
+  it('sends failed asynchronous invocations to its own queue only', () => {
+    expect(statements(s)).toContainEqual({
+      Effect: 'Allow',
+      Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RenewerFailureQueue/), 'Arn'] },
+    });
   });
 
   it('writes its own log group only (no AWSLambdaBasicExecutionRole)', () => {
@@ -221,6 +297,18 @@ describe('CertificateRenewer IAM (zone discovery, no listeners, no key)', () => 
     expect(sids).not.toContain('ListenerCertificates');
     expect(sids).not.toContain('SecretsKmsKey');
     expect(statement(s, 'AcmRead').Resource).toEqual([ACM('eu-west-1')]);
+  });
+
+  it("scopes the ACM tag conditions and the journal secret to this deployment's prefix", () => {
+    const s = synthRenewer({ ...basicProps, secretPrefix: 'certs/prod' });
+    const own = { 'aws:RequestTag/AcmeRenewerCertificate': 'certs/prod/*' };
+    expect(statement(s, 'AcmImportTagged').Condition).toMatchObject({ StringLike: own });
+    expect(statement(s, 'AcmReimportDeleteOwn').Condition).toMatchObject({
+      StringLike: { 'aws:ResourceTag/AcmeRenewerCertificate': 'certs/prod/*' },
+    });
+    expect(statement(s, 'DeleteLegacyJournalSecret').Resource).toEqual([
+      'arn:<AWS::Partition>:secretsmanager:eu-west-1:111122223333:secret:certs/prod/_dns-journal-??????',
+    ]);
   });
 
   it('keeps the basic fixture to its one zone', () => {

@@ -118,6 +118,7 @@ afterAll(async () => {
 beforeEach(() => {
   emulator.clearFaults();
   emulator.resetCalls();
+  emulator.setListSecretsLagMs(300_000);
 });
 
 describe('Route 53', () => {
@@ -431,7 +432,8 @@ describe('Secrets Manager', () => {
   });
 
   it('batch-gets by ids with errors for missing ones, and by name filter with pages', async () => {
-    // Prepare
+    // Prepare: ListSecrets lags writes by five minutes by default (tested on its own below).
+    emulator.setListSecretsLagMs(0);
     for (const n of ['c1', 'c2', 'c3']) {
       await sm().send(new CreateSecretCommand({ Name: `batch/${n}`, SecretString: `value-${n}` }));
     }
@@ -484,6 +486,7 @@ describe('Secrets Manager', () => {
 
   it('deletes secrets, hiding them from reads and lists', async () => {
     // Prepare
+    emulator.setListSecretsLagMs(0);
     await sm().send(new CreateSecretCommand({ Name: 'gone/one', SecretString: 'x' }));
     await sm().send(new CreateSecretCommand({ Name: 'gone/two', SecretString: 'x' }));
     // Act

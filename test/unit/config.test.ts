@@ -345,6 +345,107 @@ describe('parseConfig', () => {
       expect((error as Error).cause).toBeInstanceOf(SyntaxError);
     });
 
+    it('bad JSON text is not echoed, and the position becomes a line and column', () => {
+      // Act
+      const token = errorOf('{"acme": {"email": "ops@example.com"}, "hmac": xSECRETVALUE}');
+      const position = errorOf('{\n  "a": 1,\n  "b" 2\n}');
+
+      // Assess
+      expect(token).toMatch(/^configuration is not valid JSON: Unexpected token 'x'/);
+      expect(token).not.toContain('SECRETVALUE');
+      expect(token).not.toContain('ops@example.com');
+      expect(position).toMatch(/^configuration is not valid JSON: .* at line 3 column 7 /);
+      expect(position).not.toContain('"b"');
+    });
+
+    it('a 1 MB JSON document that does not parse gives a short message', () => {
+      // Prepare: a long string value, then a syntax error.
+      const text = `{"certificates": [{"name": "${'n'.repeat(1 << 20)}" "domains": []}]}`;
+
+      // Act
+      const message = errorOf(text);
+
+      // Assess
+      expect(message.length).toBeLessThan(300);
+      // The error is at the quote of "domains": 28 characters, the name, its quote and a space.
+      expect(message).toMatch(/after property value at line 1 column 1,048,607 /);
+    });
+
+    it('a 1 MB domain is quoted as a short excerpt with its size', () => {
+      // Act
+      const message = errorOf(withCertificate({ domains: ['a'.repeat(1 << 20)] }));
+
+      // Assess
+      expect(Buffer.byteLength(message)).toBeLessThan(1024);
+      expect(message).toMatch(
+        /^- certificates\[0\]\.domains\[0\]: domain "a+…" \(1,048,576 characters\) is longer than 253 characters; got "a+…" \(1,048,576 characters\)$/m,
+      );
+    });
+
+    it('a 1 MB bad key type still lists the allowed ones', () => {
+      // Act
+      const message = errorOf(withCertificate({ keyType: 'k'.repeat(1 << 20) }));
+
+      // Assess
+      expect(Buffer.byteLength(message)).toBeLessThan(1024);
+      expect(message).toMatch(
+        /- certificates\[0\]\.keyType: .*; got "k+…" \(1,048,576 characters\)/,
+      );
+      for (const allowed of ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096']) {
+        expect(message).toContain(`"${allowed}"`);
+      }
+    });
+
+    it('a 1 MB unknown field name is cut', () => {
+      // Act
+      const message = errorOf(withCertificate({ ['d'.repeat(1 << 20)]: 'www.example.com' }));
+
+      // Assess
+      expect(Buffer.byteLength(message)).toBeLessThan(1024);
+      expect(message).toMatch(
+        /^- certificates\[0\]: unknown field\(s\) "d+…" \(1,048,576 characters\): check the spelling/m,
+      );
+    });
+
+    it('many unknown fields: the first few and a count', () => {
+      // Prepare
+      const extra = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`x${i}`, 1]));
+
+      // Act
+      const message = errorOf({ ...withCertificate({}), ...extra });
+
+      // Assess
+      expect(Buffer.byteLength(message)).toBeLessThan(1024);
+      expect(message).toContain(
+        '- (root): unknown field(s) "x0", "x1", "x2", "x3", "x4", … and 9,995 more',
+      );
+    });
+
+    it('10,000 bad certificates: the first 20 problems, then how many more', () => {
+      // Prepare: each certificate has a bad name and a bad domain (two problems each).
+      const certificates = Array.from({ length: 10_000 }, (_, i) => ({
+        name: `bad name ${i}`,
+        domains: ['localhost'],
+      }));
+
+      // Act
+      const message = errorOf({ certificates });
+
+      // Assess
+      const problems = message.split('\n').filter((line) => line.startsWith('- '));
+      expect(problems).toHaveLength(21);
+      expect(Buffer.byteLength(message)).toBeLessThan(8 * 1024);
+      expect(problems[0]).toMatch(
+        /^- certificates\[0\]\.name: must be 1-64 characters: .*; got "bad name 0"$/,
+      );
+      expect(problems[1]).toMatch(
+        /^- certificates\[0\]\.domains\[0\]: domain "localhost" is not a fully qualified/,
+      );
+      expect(problems[20]).toBe(
+        '- … and 19,980 more problems (20,000 in all): fix these and validate again to see the rest',
+      );
+    });
+
     it('lists every problem, not only the first', () => {
       // Act
       const message = errorOf({

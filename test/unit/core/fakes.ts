@@ -18,6 +18,7 @@ import type {
 import { createPrivateKey } from '../../../lambda/acme/pem.js';
 import { type KeyType, parseConfig, type RenewerConfigInput } from '../../../lambda/config.js';
 import type { RunDependencies } from '../../../lambda/core/run.js';
+import { MemoryStateStore } from '../../../lambda/state/memory-state-store.js';
 import type {
   Dns01Solver,
   HostedZoneInfo,
@@ -285,6 +286,23 @@ export class FakeAcm {
     return info && { ...info };
   }
 
+  /** One ListCertificates per region and run in the real adapter. */
+  async exists(_region: string, arn: string): Promise<boolean> {
+    return this.certificates.has(arn);
+  }
+
+  findImportCalls: Array<{ region: string; name: string; serial: string }> = [];
+
+  /** An import of `name` with `serial` that no secret records (a run killed after importing). */
+  async findImport(region: string, name: string, serial: string): Promise<string | undefined> {
+    this.findImportCalls.push({ region, name, serial });
+    for (const info of this.certificates.values()) {
+      if (info.region === region && info.serial === serial && info.arn.includes(`/${name}-`))
+        return info.arn;
+    }
+    return undefined;
+  }
+
   /** ARNs ACM still reports in use (as it does for a while after a listener lets go). */
   stillInUse = new Set<string>();
 
@@ -318,7 +336,8 @@ export class FakeListeners {
     this.views.set(arn, {
       arn,
       region,
-      protocol: 'HTTPS',
+      protocol: arn.includes(':listener/net/') ? 'TLS' : 'HTTPS',
+      loadBalancerType: arn.includes(':listener/net/') ? 'network' : 'application',
       defaultCertificateArn,
       certificateArns: [],
     });
@@ -342,13 +361,31 @@ export class FakeListeners {
     return out;
   }
 
-  async apply(view: ListenerView, desired: DesiredListenerState): Promise<string[]> {
+  /** Makes binding this certificate ARN fail (a quota, an NLB key type, ...). */
+  bindError?: (certificateArn: string) => Error | undefined;
+
+  async apply(
+    view: ListenerView,
+    desired: DesiredListenerState,
+    _options?: { fresh?: ReadonlySet<string> },
+  ): Promise<{ changes: string[]; failed: Map<string, Error> }> {
     this.applied.push({ arn: view.arn, desired: { ...desired, sniArns: [...desired.sniArns] } });
     this.events.push(`apply:${view.arn}`);
     const state = this.view(view.arn);
-    if (desired.defaultArn) state.defaultCertificateArn = desired.defaultArn;
-    state.certificateArns = [...desired.sniArns];
-    return [];
+    const failed = new Map<string, Error>();
+    const fallbacks = desired.fallbacks ?? {};
+    const bind = (arn: string): string | undefined => {
+      const error = this.bindError?.(arn);
+      if (!error) return arn;
+      failed.set(arn, error);
+      return fallbacks[arn];
+    };
+    if (desired.defaultArn) {
+      const arn = bind(desired.defaultArn);
+      if (arn) state.defaultCertificateArn = arn;
+    }
+    state.certificateArns = desired.sniArns.flatMap((a) => bind(a) ?? []);
+    return { changes: [], failed };
   }
 
   asDeployer(): ListenerDeployer {
@@ -397,9 +434,18 @@ export class MemoryStore {
     return v && (JSON.parse(v.text) as StoredCertificate);
   }
 
+  deleted: string[] = [];
+
+  async deleteSecret(secretName: string): Promise<void> {
+    this.deleted.push(secretName);
+    this.events.push(`delete-secret:${secretName}`);
+    this.secrets.delete(secretName);
+  }
+
   async loadCertificates(
     names: string[],
     extraSecretNames: string[] = [],
+    _options?: { pendingHints?: Map<string, string>; scanPending?: boolean },
   ): Promise<{ states: Map<string, StoredState>; extra: Map<string, string> }> {
     this.loads.push({ names: [...names], extra: [...extraSecretNames] });
     const states = new Map<string, StoredState>();
@@ -483,6 +529,7 @@ export class MemoryStore {
 /** Every fake of one test, wired into the dependencies `run` takes. */
 export interface World {
   events: string[];
+  state: MemoryStateStore;
   orders: FakeOrders;
   dns: FakeDns;
   acm: FakeAcm;
@@ -507,6 +554,7 @@ export function makeWorld(
     acm: new FakeAcm(events),
     listeners: new FakeListeners(events),
     store: new MemoryStore(events),
+    state: new MemoryStateStore(),
     openOrdersCalls: 0,
   } as World;
   const logger = new Logger({ serviceName: 'acme-renewer', logLevel: 'DEBUG' });
@@ -514,6 +562,7 @@ export function makeWorld(
     world.deps = {
       config: parseConfig(input),
       store: world.store.asStore(),
+      state: world.state,
       dns: world.dns,
       acm: world.acm.asDeployer(),
       listeners: world.listeners.asDeployer(),

@@ -1,7 +1,16 @@
 /**
  * A small stateful Route 53 behind aws-sdk-client-mock: hosted zones with TXT record sets,
- * listed in Route 53's order and paged, and change batches that are all-or-nothing and reject a
- * DELETE that does not match the set exactly, like the real service.
+ * listed in Route 53's order and paged, and change batches that behave as AWS documents them:
+ * - all-or-nothing ("Route 53 validates the changes in the request and then either makes all or
+ *   none of the changes",
+ *   https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html);
+ * - a DELETE must give the set's exact values and TTL, a CREATE fails if the set exists, an
+ *   UPSERT creates or replaces (https://docs.aws.amazon.com/Route53/latest/APIReference/API_Change.html),
+ *   each refusal an `InvalidChangeBatch`;
+ * - at most 1,000 ResourceRecord elements and 32,000 Value characters per request, an UPSERT's
+ *   counted twice (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html).
+ * The rejection texts follow the ones Route 53 is seen to send ("Tried to create resource
+ * record set [...] but it already exists", "Number of records limit of 1000 exceeded.").
  */
 import {
   ChangeResourceRecordSetsCommand,
@@ -34,8 +43,19 @@ export class FakeRoute53 {
   /** GetChange answers PENDING this many times before INSYNC. */
   pendingPolls = 0;
   pageSize = 300;
-  /** Runs before a change batch is applied (to simulate a concurrent writer or fail it). */
-  beforeChange?: (input: { HostedZoneId: string }) => void;
+  /**
+   * Runs before a change batch is applied (to simulate a concurrent writer, fail it, or hold
+   * it while other calls proceed).
+   */
+  beforeChange?: (input: ChangeInput) => void | Promise<void>;
+  /** Every batch applied, with its cost counted here (independently of the solver's count). */
+  readonly accepted: Array<{ zoneId: string; records: number; chars: number; names: string[] }> =
+    [];
+  /** Change requests being handled right now, and the most ever at once. */
+  inFlight = 0;
+  maxInFlight = 0;
+  /** ListResourceRecordSets calls served. */
+  lists = 0;
   private changes = 0;
 
   constructor(readonly zones: FakeZone[] = []) {
@@ -112,6 +132,7 @@ export class FakeRoute53 {
   }
 
   private list(input: { HostedZoneId: string; StartRecordName?: string }) {
+    this.lists++;
     const sorted = [...this.zoneSets(input.HostedZoneId)].sort((a, b) =>
       key(a.Name ?? '') < key(b.Name ?? '') ? -1 : 1,
     );
@@ -128,40 +149,86 @@ export class FakeRoute53 {
     };
   }
 
-  private change(input: {
-    HostedZoneId: string;
-    ChangeBatch: { Changes: { Action: string; ResourceRecordSet: ResourceRecordSet }[] };
-  }) {
-    this.beforeChange?.(input);
+  private async change(input: ChangeInput) {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await this.beforeChange?.(input);
+      return this.apply(input);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private apply(input: ChangeInput) {
+    const changes = input.ChangeBatch.Changes;
+    let records = 0;
+    let chars = 0;
+    for (const { Action, ResourceRecordSet: rs } of changes) {
+      const weight = Action === 'UPSERT' ? 2 : 1;
+      for (const r of rs.ResourceRecords ?? []) {
+        records += weight;
+        chars += weight * (r.Value ?? '').length;
+      }
+    }
+    if (records > 1000) rejected('Number of records limit of 1000 exceeded.');
+    if (chars > 32000) rejected('Number of characters limit of 32000 exceeded.');
     const sets = structuredClone(this.zoneSets(input.HostedZoneId));
-    const same = (a?: string, b?: string) => a?.replace(/\.$/, '') === b?.replace(/\.$/, '');
-    for (const { Action, ResourceRecordSet: rs } of input.ChangeBatch.Changes) {
-      const i = sets.findIndex((s) => same(s.Name, rs.Name) && s.Type === rs.Type);
+    const describe = (rs: ResourceRecordSet) => `[name='${dotted(rs.Name)}', type='${rs.Type}']`;
+    for (const { Action, ResourceRecordSet: rs } of changes) {
+      const i = sets.findIndex((s) => plain(s.Name) === plain(rs.Name) && s.Type === rs.Type);
+      const current = sets[i];
       if (Action === 'DELETE') {
-        const current = sets[i];
-        const exact =
-          current !== undefined &&
-          current.TTL === rs.TTL &&
-          JSON.stringify(current.ResourceRecords) === JSON.stringify(rs.ResourceRecords);
-        if (!exact) {
-          throw new InvalidChangeBatch({
-            message: `Tried to delete resource record set [name='${rs.Name}', type='${rs.Type}'] but the values provided do not match the current values`,
-            $metadata: {},
-          });
+        if (current === undefined) {
+          rejected(`Tried to delete resource record set ${describe(rs)} but it was not found`);
+        }
+        const values = (set: ResourceRecordSet) =>
+          JSON.stringify((set.ResourceRecords ?? []).map((r) => r.Value).sort());
+        if (current.TTL !== rs.TTL || values(current) !== values(rs)) {
+          rejected(
+            `Tried to delete resource record set ${describe(rs)} but the values provided do not match the current values`,
+          );
         }
         sets.splice(i, 1);
-      } else if (i >= 0) {
-        sets[i] = { ...structuredClone(rs), Name: sets[i]?.Name };
+      } else if (Action === 'CREATE' && current !== undefined) {
+        rejected(`Tried to create resource record set ${describe(rs)} but it already exists`);
+      } else if (current !== undefined) {
+        sets[i] = { ...structuredClone(rs), Name: current.Name };
       } else {
-        sets.push({ ...structuredClone(rs), Name: `${rs.Name?.replace(/\.$/, '')}.` });
+        sets.push({ ...structuredClone(rs), Name: dotted(rs.Name) });
       }
     }
     this.sets.set(input.HostedZoneId, sets);
     this.changes++;
+    this.accepted.push({
+      zoneId: input.HostedZoneId,
+      records,
+      chars,
+      names: [...new Set(changes.map((c) => plain(c.ResourceRecordSet.Name)))],
+    });
     return {
       ChangeInfo: { Id: `/change/C${this.changes}`, Status: 'PENDING', SubmittedAt: new Date(0) },
     };
   }
+}
+
+/** The input of a change batch as the mock receives it. */
+export interface ChangeInput {
+  HostedZoneId: string;
+  ChangeBatch: { Changes: { Action: string; ResourceRecordSet: ResourceRecordSet }[] };
+}
+
+function rejected(message: string): never {
+  throw new InvalidChangeBatch({ message: `[${message}]`, $metadata: {} });
+}
+
+/** A record name compared the way DNS does: case-insensitive, `\052` is `*`, no final dot. */
+function plain(name: string | undefined): string {
+  return (name ?? '').replace(/\\052/g, '*').replace(/\.$/, '').toLowerCase();
+}
+
+function dotted(name: string | undefined): string {
+  return `${(name ?? '').replace(/\.$/, '')}.`;
 }
 
 /** A clock that only moves when the code under test sleeps. */
