@@ -330,11 +330,7 @@ export async function deployAll(
       }
       try {
         if (work.pendingVersion) {
-          await ctx.store.promote(
-            work.cert.name,
-            work.pendingVersion,
-            work.state.currentVersionId,
-          );
+          await ctx.store.promote(work.cert.name, work.pendingVersion, work.state.currentVersionId);
           work.pendingVersion = undefined;
         }
       } catch (error) {

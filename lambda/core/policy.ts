@@ -34,6 +34,8 @@ export interface DecisionInput {
   };
   /** The stored secret exists but cannot be read as a certificate. */
   unreadable?: string;
+  /** The stored certificate reads, but cannot be trusted (its key does not match it). */
+  damaged?: string;
   force: boolean;
   /** Renew this many days before expiry; undefined = when a third of the lifetime remains. */
   renewBeforeDays?: number;
@@ -94,6 +96,14 @@ export function decideRenewal(input: DecisionInput): Decision {
     return { issue: true, kind: 'missing', reason: 'no certificate stored yet' };
   }
   const renewAt = renewalTime(stored.notBefore, stored.notAfter, input.renewBeforeDays);
+  if (input.damaged) {
+    return {
+      issue: true,
+      kind: 'unreadable',
+      reason: `${input.damaged}; issuing a new certificate`,
+      renewAt,
+    };
+  }
   if (!sameDomainSet(stored.domains, desired.domains)) {
     return {
       issue: true,

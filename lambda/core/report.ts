@@ -10,23 +10,18 @@ function served(work: Work) {
 }
 
 /** The report line of one certificate. */
-export function toResult(
-  work: Work,
-  dryRun: boolean,
-  renewBeforeDays?: number,
-): CertificateResult {
+export function toResult(work: Work, dryRun: boolean, renewBeforeDays?: number): CertificateResult {
   const cert = served(work);
   const renewAt = cert
     ? renewalTime(new Date(cert.notBefore), new Date(cert.notAfter), renewBeforeDays).toISOString()
     : undefined;
-  const base: Pick<CertificateResult, 'name' | 'serial' | 'notAfter' | 'renewAt' | 'retryAfter'> =
-    {
-      name: work.cert.name,
-      serial: cert?.serial,
-      notAfter: cert?.notAfter,
-      ...(renewAt ? { renewAt } : {}),
-      ...(work.retryAfter ? { retryAfter: work.retryAfter.toISOString() } : {}),
-    };
+  const base: Pick<CertificateResult, 'name' | 'serial' | 'notAfter' | 'renewAt' | 'retryAfter'> = {
+    name: work.cert.name,
+    serial: cert?.serial,
+    notAfter: cert?.notAfter,
+    ...(renewAt ? { renewAt } : {}),
+    ...(work.retryAfter ? { retryAfter: work.retryAfter.toISOString() } : {}),
+  };
   const decision = work.decision?.reason ?? '';
   if (work.failure) {
     const kept = work.stored

@@ -187,7 +187,8 @@ async function runLocked(
   const legacyJournalSecret = store.journalSecretName();
   const pendingHints = new Map<string, string>();
   for (const work of [...works, ...bystanders]) {
-    if (work.schedule.pendingVersionId) pendingHints.set(work.cert.name, work.schedule.pendingVersionId);
+    if (work.schedule.pendingVersionId)
+      pendingHints.set(work.cert.name, work.schedule.pendingVersionId);
   }
   const [loaded, views] = await Promise.all([
     store.loadCertificates(
@@ -250,7 +251,9 @@ async function runLocked(
     await journal.saveRetired();
   }
 
-  const report: RunReport = { results: works.map((w) => toResult(w, request.dryRun, config.renewal.renewBeforeDays)) };
+  const report: RunReport = {
+    results: works.map((w) => toResult(w, request.dryRun, config.renewal.renewBeforeDays)),
+  };
   if (!request.dryRun) {
     await remember(deps, works, report, runId, now);
     if (deps.metrics) emitMetrics(deps.metrics, works, report, now);
@@ -314,7 +317,8 @@ function decide(
       notBefore: new Date(current.notBefore),
       notAfter: new Date(current.notAfter),
     },
-    unreadable: work.state.unreadable ?? damaged,
+    unreadable: work.state.unreadable,
+    damaged,
     force: request.force,
     renewBeforeDays: config.renewal.renewBeforeDays,
     now,

@@ -15,10 +15,8 @@ import type {
   PendingChallenge,
   PreparedOrder,
 } from '../../../lambda/acme/orders.js';
-import { createPrivateKey } from '../../../lambda/acme/pem.js';
 import { type KeyType, parseConfig, type RenewerConfigInput } from '../../../lambda/config.js';
 import type { RunDependencies } from '../../../lambda/core/run.js';
-import { MemoryStateStore } from '../../../lambda/state/memory-state-store.js';
 import type {
   Dns01Solver,
   HostedZoneInfo,
@@ -37,6 +35,7 @@ import type {
   ListenerDeployer,
   ListenerView,
 } from '../../../lambda/deploy/listeners.js';
+import { MemoryStateStore } from '../../../lambda/state/memory-state-store.js';
 import {
   CURRENT,
   PENDING,
@@ -60,6 +59,8 @@ export interface TestCertificate {
   notBefore: Date;
   notAfter: Date;
   issuer: string;
+  /** The leaf's own private key (PKCS#8 PEM): stored state is checked for a matching key. */
+  key: string;
 }
 
 /**
@@ -84,17 +85,26 @@ export function makeCertificates(count: number): TestCertificate[] {
       '-days',
       '365',
     ]);
-    openssl(['req', ...ec, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=example.com']);
     writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:example.com,DNS:*.example.com\n');
     const chain = readFileSync(join(dir, 'ca.pem'), 'utf8');
     const out: TestCertificate[] = [];
     for (let i = 0; i < count; i++) {
       const serial = `7e${(0x100000 + i).toString(16)}`;
       openssl([
+        'req',
+        ...ec,
+        '-keyout',
+        `leaf-${i}.key`,
+        '-out',
+        `leaf-${i}.csr`,
+        '-subj',
+        '/CN=example.com',
+      ]);
+      openssl([
         'x509',
         '-req',
         '-in',
-        'leaf.csr',
+        `leaf-${i}.csr`,
         '-CA',
         'ca.pem',
         '-CAkey',
@@ -117,6 +127,7 @@ export function makeCertificates(count: number): TestCertificate[] {
         notBefore: new Date(x509.validFrom),
         notAfter: new Date(x509.validTo),
         issuer: x509.issuer.split('\n').join(', '),
+        key: readFileSync(join(dir, `leaf-${i}.key`), 'utf8'),
       });
     }
     return out;
@@ -133,6 +144,8 @@ export class FakeOrders {
   /** Every private key this fake generated (to prove none leaks). */
   privateKeys: string[] = [];
   validateError?: (domains: string[]) => Error | undefined;
+  /** Makes creating the order fail (a CA refusing, rate-limiting, not answering). */
+  prepareError?: (domains: string[]) => Error | undefined;
   onPrepare?: () => void;
   private next = 0;
 
@@ -145,6 +158,8 @@ export class FakeOrders {
     this.prepared.push([...domains]);
     this.events.push(`order:${domains.join(',')}`);
     this.onPrepare?.();
+    const refused = this.prepareError?.([...domains]);
+    if (refused) throw refused;
     const n = this.prepared.length;
     const challenges: PendingChallenge[] = domains.map((domain) => {
       const identifier = domain.replace(/^\*\./, '');
@@ -173,7 +188,7 @@ export class FakeOrders {
     this.finalized.push({ domains: [...domains], keyType });
     const cert = this.certificates[this.next++];
     if (!cert) throw new Error('test ran out of certificates');
-    const privateKey = await createPrivateKey(keyType);
+    const privateKey = cert.key;
     this.privateKeys.push(privateKey);
     return {
       certificate: cert.pem,

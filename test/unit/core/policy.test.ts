@@ -87,6 +87,13 @@ describe('decideRenewal', () => {
       reason: [/unreadable/, /secret is not JSON/],
     },
     {
+      case: 'stored key does not match the certificate (not due otherwise)',
+      input: input({ damaged: 'the stored private key does not match its certificate' }),
+      issue: true,
+      kind: 'unreadable',
+      reason: [/private key does not match its certificate/, /issuing a new certificate/],
+    },
+    {
       case: 'domain added',
       input: input({ desired: { domains: [...DOMAINS, 'api.example.com'], keyType: 'ec-p256' } }),
       issue: true,

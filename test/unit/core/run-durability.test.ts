@@ -87,7 +87,7 @@ describe('run after a failure', () => {
     expect(w.listeners.view(L1).defaultCertificateArn).toBe(w.acm.imported[0]?.arn);
   });
 
-  it('leaks no ACM certificate when the import into a second region fails', async () => {
+  it('leaks no ACM certificate when the import into a second region fails: the next run adopts it', async () => {
     // Prepare
     const w = world([{ arn: L1 }, { arn: L2, mode: 'sni' }]);
     w.acm.importError = (region: string) => (region === 'eu-west-1' ? limitExceeded() : undefined);
@@ -95,17 +95,38 @@ describe('run after a failure', () => {
     // Act
     await run(request(), w.deps).catch(() => undefined);
 
-    // Assess: every certificate imported is recorded in the stored secret or deleted again.
+    // Assess: every certificate imported is recorded in the secret or as an import intent.
     const recorded = new Set(
       ['AWSCURRENT', 'AWSPENDING'].flatMap((stage) =>
         Object.values(w.store.certificate('www', stage)?.acmCertificateArn ?? {}),
       ),
     );
-    const deleted = new Set(w.acm.deleted.map((d) => d.arn));
+    const { imports } = await w.state.load();
     expect(w.acm.imported).toHaveLength(1);
-    for (const { arn } of w.acm.imported) {
-      expect(recorded.has(arn) || deleted.has(arn), `${arn} is leaked`).toBe(true);
-    }
+    const east = w.acm.imported[0];
+    expect(east?.region).toBe('us-east-1');
+    expect(
+      recorded.has(east?.arn ?? '') ||
+        imports.some((i) => i.region === 'us-east-1' && i.serial === east?.serial),
+      `${east?.arn} is leaked`,
+    ).toBe(true);
+    // Nothing issued is lost: the certificate is stored.
+    expect(w.store.certificate('www')?.serial).toBe(certificates[0]?.serial);
+
+    // Prepare: ACM takes imports again.
+    w.acm.importError = undefined;
+
+    // Act
+    const report = await run(request(), w.deps);
+
+    // Assess: the earlier import is adopted, not repeated; no new order; intents cleared.
+    expect(report.results[0]?.action).toBe('deployed');
+    expect(report.results[0]?.reason).toMatch(/adopted ACM certificate .* interrupted run/);
+    expect(w.acm.imported.filter((i) => i.region === 'us-east-1')).toHaveLength(1);
+    expect(w.store.certificate('www')?.acmCertificateArn['us-east-1']).toBe(east?.arn);
+    expect(w.store.certificate('www')?.acmCertificateArn['eu-west-1']).toBeDefined();
+    expect(w.orders.prepared).toHaveLength(1);
+    expect((await w.state.load()).imports).toEqual([]);
   });
 
   it('keeps journal values it could not clean up when the same run presents new ones', async () => {
@@ -116,7 +137,7 @@ describe('run after a failure', () => {
       name: '_acme-challenge.old.example.org',
       value: 'left-behind',
     };
-    w.store.seed('acme-renewer/_dns-journal', JSON.stringify({ records: [leftover] }));
+    await w.state.putDnsJournal('killed-run', [leftover]);
     w.dns.cleanupError = (record) =>
       record.value === leftover.value ? new Error('Throttling: Rate exceeded') : undefined;
 
@@ -127,8 +148,8 @@ describe('run after a failure', () => {
     expect(report.results[0]?.action).toBe('issued');
     expect(w.dns.cleaned[0]).toEqual([leftover]);
     // ... and the journal still lists the value nobody removed, for the next run.
-    const journal = JSON.parse((await w.store.read('acme-renewer/_dns-journal')) ?? '{}');
-    expect(journal.records).toContainEqual(leftover);
+    const { dnsJournal } = await w.state.load();
+    expect(dnsJournal).toEqual([{ runId: 'killed-run', records: [leftover] }]);
 
     // Prepare
     w.dns.cleanupError = undefined;

@@ -114,8 +114,9 @@ describe('run', () => {
         { domains: ['example.com', '*.example.com'], keyType: 'ec-p256' },
       ]);
 
+      // Written at once (nothing issued is lost), then again with the ACM ARNs.
       const writes = world.store.writes.filter((w) => w.secretName === 'acme-renewer/www');
-      expect(writes.map((w) => w.stage)).toEqual(['AWSCURRENT']);
+      expect(writes.map((w) => w.stage)).toEqual(['AWSCURRENT', 'AWSCURRENT']);
       const stored = world.store.certificate('www') as StoredCertificate;
       expect(Object.keys(stored).sort()).toEqual(
         [
@@ -145,14 +146,18 @@ describe('run', () => {
       expect(world.acm.reimported).toEqual([]);
 
       const applied = new Map(world.listeners.applied.map((a) => [a.arn, a.desired]));
-      expect(applied.get(L1)).toEqual({ defaultArn: east, sniArns: [] });
-      expect(applied.get(L2)).toEqual({ sniArns: [west] });
+      expect(applied.get(L1)).toEqual({ defaultArn: east, sniArns: [], fallbacks: {} });
+      expect(applied.get(L2)).toEqual({ sniArns: [west], fallbacks: {} });
       expect(world.listeners.view(L1).defaultCertificateArn).toBe(east);
       expect(world.listeners.view(L2).certificateArns).toEqual([west]);
-      // Imported before the secret records the ARN (one write); bound only after both.
+      // Stored before any import, the ARNs recorded after the imports, bound only after both.
       const first = (prefix: string) => world.events.findIndex((e) => e.startsWith(prefix));
-      expect(first('import:')).toBeLessThan(first('write:acme-renewer/www'));
-      expect(first('write:acme-renewer/www')).toBeLessThan(first('apply:'));
+      const last = (prefix: string) => world.events.findLastIndex((e) => e.startsWith(prefix));
+      expect(first('write:acme-renewer/www')).toBeLessThan(first('import:'));
+      expect(last('import:')).toBeLessThan(last('write:acme-renewer/www'));
+      expect(last('write:acme-renewer/www')).toBeLessThan(first('apply:'));
+      // Every import was recorded before it was made, and cleared once the secret holds it.
+      expect((await world.state.load()).imports).toEqual([]);
     });
 
     it('does nothing on the next run when nothing is due', async () => {
@@ -199,14 +204,14 @@ describe('run', () => {
       expect(line.reason).toMatch(/forced/);
       expect(line.serial).toBe(certificates[1]?.serial);
       const renewalWrites = world.store.writes.filter((w) => w.secretName === 'acme-renewer/www');
-      expect(renewalWrites.map((w) => w.stage)).toEqual(['AWSCURRENT', 'AWSPENDING']);
+      expect(renewalWrites.map((w) => w.stage)).toEqual(['AWSCURRENT', 'AWSCURRENT', 'AWSPENDING']);
       expect(world.acm.imported).toHaveLength(2);
       expect(world.acm.reimported.map((r) => r.arn).sort()).toEqual(
         Object.values(first.acmCertificateArn).sort(),
       );
       expect(world.acm.reimported.every((r) => r.serial === certificates[1]?.serial)).toBe(true);
       expect(world.store.promotions).toEqual([
-        { name: 'www', versionId: renewalWrites[1]?.versionId, currentVersionId: firstVersion },
+        { name: 'www', versionId: renewalWrites[2]?.versionId, currentVersionId: firstVersion },
       ]);
       const now = world.store.certificate('www') as StoredCertificate;
       expect(now.serial).toBe(certificates[1]?.serial);
@@ -245,10 +250,15 @@ describe('run', () => {
       const stored = world.store.certificate('www') as StoredCertificate;
       expect(stored.keyType).toBe('rsa-2048');
       expect(stored.acmCertificateArn).toEqual({ 'us-east-1': newArn });
+      // The old certificate is the fallback: it stays bound if the new one cannot be.
       expect(world.listeners.applied.at(-1)).toEqual({
         arn: L1,
-        desired: { defaultArn: newArn, sniArns: [] },
+        desired: { defaultArn: newArn, sniArns: [], fallbacks: { [newArn]: oldArn } },
       });
+      // AWSCURRENT moved only after the listener served the new certificate.
+      expect(
+        world.events.indexOf(`apply:${L1}`, world.events.indexOf(`import:${newArn}`)),
+      ).toBeLessThan(world.events.indexOf('promote:www'));
       expect(world.acm.deleted).toEqual([{ region: 'us-east-1', arn: oldArn }]);
       expect(
         world.events.indexOf(`apply:${L1}`, world.events.indexOf(`import:${newArn}`)),
@@ -265,7 +275,7 @@ describe('run', () => {
 
       // Act
       await run(request(), world.deps);
-      const journal = JSON.parse((await world.store.read('acme-renewer/_dns-journal')) ?? '{}');
+      const journal = await world.state.load();
       world.acm.stillInUse.clear();
       const next = await run(request(), world.deps);
 
@@ -273,8 +283,7 @@ describe('run', () => {
       expect(journal.retired).toEqual([{ region: 'us-east-1', arn: oldArn }]);
       expect(result(next, 'www').action).toBe('unchanged');
       expect(world.acm.deleted).toEqual([{ region: 'us-east-1', arn: oldArn }]);
-      const after = JSON.parse((await world.store.read('acme-renewer/_dns-journal')) ?? '{}');
-      expect(after.retired).toEqual([]);
+      expect((await world.state.load()).retired).toEqual([]);
     });
 
     it('a failed ACM import keeps the previous certificate current, and the next run finishes it', async () => {
@@ -297,7 +306,9 @@ describe('run', () => {
       const line = result(failed.report, 'www');
       expect(line.action).toBe('failed');
       expect(line.error).toContain('contains more than one certificate');
-      expect(line.reason).toMatch(/previous certificate stays stored and served/);
+      expect(line.reason).toMatch(
+        /new certificate \(serial [0-9a-f]+\) is stored as AWSPENDING and the previous one stays current and served/,
+      );
       expect(line.serial).toBe(first.serial);
       expect(world.store.promotions).toEqual([]);
       expect(world.store.certificate('www')?.serial).toBe(first.serial);
@@ -405,7 +416,10 @@ describe('run', () => {
       expect(error).toBeInstanceOf(RunFailedError);
       expect(error?.message).toMatch(/^1 of 2 certificate\(s\) failed: bad: /);
       expect(error?.message).toContain('www.nowhere.test');
-      expect(error?.message).not.toContain('good:');
+      // The failure list names only the failed certificate; the compact report names them all.
+      const [failures, compact] = (error?.message ?? '').split('; report: ');
+      expect(failures).not.toContain('good:');
+      expect(compact).toMatch(/^good: issued [0-9a-f]+, bad: failed$/);
       expect(report.results.map((r) => r.name)).toEqual(['good', 'bad']);
       expect(result(report, 'good').action).toBe('issued');
       expect(result(report, 'bad').action).toBe('failed');
@@ -456,6 +470,13 @@ describe('run', () => {
       const world = wwwWorld();
       world.orders.validateError = () =>
         new Error('dns-01 validation of example.com failed: NXDOMAIN');
+      const journalSizes: number[] = [];
+      const presentOriginal = world.dns.present.bind(world.dns);
+      world.dns.present = async (records) => {
+        const { dnsJournal } = await world.state.load();
+        journalSizes.push(...dnsJournal.map((e) => e.records.length));
+        return presentOriginal(records);
+      };
 
       // Act
       const { report, error } = await attempt(world);
@@ -478,8 +499,8 @@ describe('run', () => {
       expect(world.store.certificate('www')).toBeUndefined();
       expect(world.acm.imported).toEqual([]);
       // The journal told a later run what to clean, then was emptied.
-      const journal = world.store.secrets.get('acme-renewer/_dns-journal') ?? [];
-      expect(journal.map((v) => JSON.parse(v.text).records.length)).toEqual([2, 0]);
+      expect(journalSizes).toEqual([2]);
+      expect((await world.state.load()).dnsJournal).toEqual([]);
     });
 
     it('cleans up exactly the presented values even when the wait throws (finally)', async () => {
@@ -540,7 +561,7 @@ describe('run', () => {
         { zoneId: 'ZEXAMPLECOM', name: '_acme-challenge.example.com', value: 'left-1' },
         { zoneId: 'ZEXAMPLEORG', name: '_acme-challenge.x.example.org', value: 'left-2' },
       ];
-      world.store.seed('acme-renewer/_dns-journal', JSON.stringify({ records: leftover }));
+      await world.state.putDnsJournal('killed-run', leftover);
       world.events.length = 0;
 
       // Act
@@ -550,100 +571,32 @@ describe('run', () => {
       expect(result(report, 'www').action).toBe('unchanged');
       expect(world.dns.cleaned.at(-1)).toEqual(leftover);
       expect(world.events[0]).toBe('cleanup');
-      expect(world.store.loads.at(-1)?.extra).toContain('acme-renewer/_dns-journal');
-      expect(JSON.parse((await world.store.read('acme-renewer/_dns-journal')) ?? '')).toEqual({
-        records: [],
-        retired: [],
-      });
+      expect((await world.state.load()).dnsJournal).toEqual([]);
     });
-  });
 
-  describe('dry run', () => {
-    it('changes nothing and reports every certificate unchanged, saying what it would do', async () => {
-      // Prepare
-      const world = makeWorld(
-        {
-          certificates: [
-            { name: 'new', domains: ['new.example.com'], listeners: [{ arn: L1 }] },
-            { name: 'old', domains: ['old.example.com'] },
-          ],
-        },
-        certificates,
-      );
-      world.listeners.add(L1, PLACEHOLDER);
-      await run(request({ names: ['old'] }), world.deps);
-      world.store.seed(
-        'acme-renewer/_dns-journal',
-        JSON.stringify({
-          records: [{ zoneId: 'Z', name: '_acme-challenge.x.example.com', value: 'v' }],
-        }),
-      );
-      const before = {
-        writes: world.store.writes.length,
-        prepared: world.orders.prepared.length,
-        applied: world.listeners.applied.length,
-        cleaned: world.dns.cleaned.length,
-        opens: world.openOrdersCalls,
-      };
-
-      // Act
-      const report = await run(request({ dryRun: true, force: true }), world.deps);
-
-      // Assess
-      expect(report.results.map((r) => r.action)).toEqual(['unchanged', 'unchanged']);
-      for (const line of report.results) expect(line.reason).toMatch(/^dry run/);
-      expect(result(report, 'new').reason).toMatch(/would issue: no certificate stored/);
-      expect(result(report, 'old').reason).toMatch(/would renew: renewal forced/);
-      expect(world.store.writes).toHaveLength(before.writes);
-      expect(world.orders.prepared).toHaveLength(before.prepared);
-      expect(world.openOrdersCalls).toBe(before.opens);
-      expect(world.listeners.applied).toHaveLength(before.applied);
-      expect(world.dns.cleaned).toHaveLength(before.cleaned);
-      expect(world.acm.imported).toEqual([]);
-    });
-  });
-
-  describe('deadline', () => {
-    it('defers every certificate when less than the reserve is left', async () => {
-      // Prepare
+    it("migrates the first version's journal secret into the table, cleans it up, removes the secret", async () => {
+      // Prepare: a deployment of the first version left values and a retired certificate.
       const world = wwwWorld();
-      world.deps.remainingMs = () => 30_000;
+      const leftover = [
+        { zoneId: 'ZEXAMPLECOM', name: '_acme-challenge.example.com', value: 'left-1' },
+      ];
+      const retired = [{ region: 'us-east-1', arn: 'arn:aws:acm:us-east-1:1:certificate/old' }];
+      world.store.seed('acme-renewer/_dns-journal', JSON.stringify({ records: leftover, retired }));
 
       // Act
-      const report = await run(request(), world.deps);
+      await run(request(), world.deps);
+      const loadsAfterFirst = world.store.loads.length;
+      await run(request(), world.deps);
 
       // Assess
-      const line = result(report, 'www');
-      expect(line.action).toBe('deferred');
-      expect(line.reason).toMatch(/deferred to the next run: 30 s left/);
-      expect(world.orders.prepared).toEqual([]);
-      expect(world.dns.presented).toEqual([]);
-      expect(world.store.certificate('www')).toBeUndefined();
-    });
-
-    it('issues the first certificate and defers the rest when time runs out after the first order', async () => {
-      // Prepare
-      const world = makeWorld(
-        {
-          concurrency: 1,
-          certificates: ['a', 'b', 'c'].map((name) => ({ name, domains: [`${name}.example.com`] })),
-        },
-        certificates,
-      );
-      world.deps.reserveMs = 60_000;
-      world.deps.remainingMs = () => (world.orders.prepared.length === 0 ? 600_000 : 59_999);
-
-      // Act
-      const report = await run(request(), world.deps);
-
-      // Assess
-      expect(report.results.map((r) => [r.name, r.action])).toEqual([
-        ['a', 'issued'],
-        ['b', 'deferred'],
-        ['c', 'deferred'],
-      ]);
-      expect(world.orders.prepared).toEqual([['a.example.com']]);
-      expect(world.store.certificate('a')?.serial).toBe(certificates[0]?.serial);
+      expect(world.dns.cleaned[0]).toEqual(leftover);
+      expect(world.store.deleted).toEqual(['acme-renewer/_dns-journal']);
+      expect(await world.store.read('acme-renewer/_dns-journal')).toBeUndefined();
+      expect((await world.state.load()).migrated).toBe(true);
+      // Read once: later runs do not ask for the secret any more.
+      expect(world.store.loads[0]?.extra).toContain('acme-renewer/_dns-journal');
+      expect(world.store.loads[loadsAfterFirst]?.extra).not.toContain('acme-renewer/_dns-journal');
+      expect((await world.state.load()).dnsJournal).toEqual([]);
     });
   });
 
@@ -673,7 +626,7 @@ describe('run', () => {
       expect(world.orders.prepared.at(-1)).toEqual(['b.example.com']);
       expect(world.listeners.applied.at(-1)).toEqual({
         arn: L1,
-        desired: { defaultArn: arnA, sniArns: [arnB] },
+        desired: { defaultArn: arnA, sniArns: [arnB], fallbacks: {} },
       });
       expect(world.store.loads.at(-1)?.names.sort()).toEqual(['a', 'b']);
       expect(world.listeners.view(L1).defaultCertificateArn).toBe(arnA);
