@@ -68,6 +68,13 @@ export interface Pebble {
   readonly tlsCaPath: string;
   /** Same PEM as {@link Pebble.tlsCaPath}, as a string. */
   readonly tlsCa: string;
+  /**
+   * PEM file of Pebble's own `localhost` TLS certificate (SAN `DNS:localhost,IP:127.0.0.1`), for
+   * a proxy in front of it (`local/acme-front.ts`) that clients must trust like Pebble itself.
+   */
+  readonly tlsCertificatePath: string;
+  /** PEM file of the private key of {@link Pebble.tlsCertificatePath}. */
+  readonly tlsPrivateKeyPath: string;
   /** PEM of `/roots/0`, then `/roots/N` for each alternate root. New at every start. */
   roots(): Promise<string[]>;
   /** PEM of `/intermediates/0`, then `/intermediates/N` for each alternate chain. */
@@ -362,6 +369,8 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
     managementUrl,
     tlsCaPath: tls.caPath,
     tlsCa: tls.ca,
+    tlsCertificatePath: tls.certificatePath,
+    tlsPrivateKeyPath: tls.privateKeyPath,
     roots: () => getEach('roots'),
     intermediates: () => getEach('intermediates'),
     certStatus: async (serialHex) =>

@@ -79,14 +79,22 @@ export function parseRetryAfter(
   return Math.max(0, Math.ceil((at - now.getTime()) / 1000));
 }
 
-/** The instant a rate-limited certificate may be ordered again (default and cap applied). */
+/**
+ * The instant a rate-limited certificate may be ordered again: the HTTP-date itself, or `now`
+ * plus delta-seconds; {@link DEFAULT_RETRY_AFTER_SECONDS} when absent or unreadable; never before
+ * `now`, never more than {@link MAX_RETRY_AFTER_SECONDS} ahead.
+ */
 export function retryAfterDate(
   header: string | readonly string[] | undefined,
   now: Date,
   defaultSeconds = DEFAULT_RETRY_AFTER_SECONDS,
 ): Date {
   const seconds = parseRetryAfter(header, now) ?? defaultSeconds;
-  return new Date(now.getTime() + Math.min(seconds, MAX_RETRY_AFTER_SECONDS) * 1000);
+  const latest = now.getTime() + MAX_RETRY_AFTER_SECONDS * 1000;
+  const value = (Array.isArray(header) ? header[0] : header)?.trim() ?? '';
+  const at = /^\d+$/.test(value) || !/[a-z]/i.test(value) ? Number.NaN : Date.parse(value);
+  const target = Number.isNaN(at) ? now.getTime() + seconds * 1000 : at;
+  return new Date(Math.min(Math.max(target, now.getTime()), latest));
 }
 
 /** Reads a problem document from a response body (a string, a Buffer or parsed JSON). */

@@ -365,7 +365,8 @@ export class ListenerDeployer {
    * default certificate (ModifyListener), (2) missing SNI certificates in one call, one by one
    * when ELBv2 refuses one of them (so that those that fit the quota are bound and only the rest
    * fail); only then (3) removes additional certificates that are not wanted and that this tool
-   * imported, keeping the `fallbacks` of any certificate that failed. Never throws for a
+   * imported, keeping the `fallbacks` of any certificate that failed (when a certificate fails
+   * without a declared fallback, nothing is removed this time). Never throws for a
    * certificate's failure: it is in `failed`. Foreign certificates are never touched.
    *
    * On a Network Load Balancer, a certificate whose key type it cannot serve fails at once
@@ -425,6 +426,11 @@ export class ListenerDeployer {
           newDefault,
           this.bindFailure(ctx, newDefault, 'set the default certificate of', error),
         );
+        if (isListenerNotFound(error)) {
+          // The listener is gone: nothing else can be bound to it or removed from it.
+          for (const a of missing) failed.set(a, notFound(arn, error));
+          return { changes, failed };
+        }
       }
     }
 
@@ -454,12 +460,22 @@ export class ListenerDeployer {
     // certificate that failed to bind keeps its predecessor: the listener goes on serving it.
     const keep = new Set(desired.sniArns);
     if (desired.defaultArn !== undefined) keep.add(desired.defaultArn);
-    if (view.defaultCertificateArn) keep.add(view.defaultCertificateArn);
+    const servingDefault =
+      newDefault !== undefined && !failed.has(newDefault) ? newDefault : view.defaultCertificateArn;
+    if (servingDefault) keep.add(servingDefault);
     for (const [replacement, predecessor] of Object.entries(desired.fallbacks ?? {})) {
       if (failed.has(replacement)) keep.add(predecessor);
     }
     const stale: string[] = [];
-    for (const candidate of new Set(view.certificateArns)) {
+    // A failure without a declared predecessor may be replacing any of them: remove nothing.
+    const unknownPredecessor = [...failed.keys()].some((a) => !desired.fallbacks?.[a]);
+    if (unknownPredecessor && view.certificateArns.some((a) => !keep.has(a))) {
+      this.logger.info('listener clean-up skipped: a certificate failed to bind', {
+        listener: arn,
+        failed: [...failed.keys()],
+      });
+    }
+    for (const candidate of unknownPredecessor ? [] : new Set(view.certificateArns)) {
       if (keep.has(candidate)) continue;
       if (await this.options.isManaged(region, candidate)) stale.push(candidate);
     }

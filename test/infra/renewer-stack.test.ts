@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, aws_iam as iam, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { stackPropsFromContext } from '../../infra/context.js';
@@ -62,6 +62,20 @@ describe('RenewerStack from the cdk.json example', () => {
     for (const ack of acks) expect(ack.reason.length, ack.id).toBeGreaterThan(60);
   });
 
+  it('creates the state table without asking the operator for anything', () => {
+    // The cdk.json example has no state-table setting: the table is always created.
+    expect(JSON.stringify(cdkJson.context)).not.toMatch(/stateTable|dynamo/i);
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          RENEWER_STATE_TABLE: { Ref: Match.stringLikeRegexp('^RenewerStateTable') },
+        }),
+      },
+      ReservedConcurrentExecutions: Match.absent(),
+    });
+  });
+
   it('outputs the function name, a ready-to-paste invoke command and the topic ARN', () => {
     const fn = { Ref: expect.stringMatching(/^RenewerFunction/) };
     expect(template.toJSON().Outputs).toMatchObject({
@@ -79,6 +93,7 @@ describe('RenewerStack from the cdk.json example', () => {
         },
       },
       AlarmTopicArn: { Value: { Ref: expect.stringMatching(/^RenewerAlarmTopic/) } },
+      StateTableName: { Value: { Ref: expect.stringMatching(/^RenewerStateTable/) } },
       AcmeDirectoryUrl: { Value: 'https://acme-staging-v02.api.letsencrypt.org/directory' },
     });
   });
@@ -164,6 +179,21 @@ describe('configuration from the context', () => {
       }),
     ).toThrow(
       'context "acmeRenewerDeployment" is invalid:\n- alarmEmail: must be an e-mail address\n- memorySize: Too small: expected number to be >=128',
+    );
+  });
+
+  it('takes an optional reservedConcurrency from the deployment settings', () => {
+    const { stack } = appFromContext({
+      ...cdkJson.context,
+      acmeRenewerDeployment: { reservedConcurrency: 3 },
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 3,
+    });
+    expect(() =>
+      appFromContext({ ...cdkJson.context, acmeRenewerDeployment: { reservedConcurrency: 0 } }),
+    ).toThrow(
+      'context "acmeRenewerDeployment" is invalid:\n- reservedConcurrency: must be at least 1 (leave it out for none, the default)',
     );
   });
 

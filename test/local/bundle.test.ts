@@ -1,9 +1,10 @@
 /**
  * The deployable bundle runs with nothing but Node and the environment: copied alone into an
  * empty directory (no node_modules anywhere above it), it loads, exports `handler`, and a bad
- * configuration fails the invocation with the schema's message.
+ * configuration fails the invocation with the schema's message; a huge bad event fails it with
+ * a short one.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,5 +51,65 @@ describe('dist/lambda/index.js', () => {
     expect(lines.at(-1)).toBe(
       'rejected ConfigError - certificates[0].domains[0]: domain "foo" is not a fully qualified domain name (like "example.com"); got "foo"',
     );
+  });
+
+  it('rejects a 1 MB bad event with a message (and a log) of a few hundred bytes', () => {
+    // Prepare: a valid configuration, so the only fault is the event. The event is built inside
+    // the child: 1 MB in the field "certificates", and a 1 MB unknown key.
+    copyFileSync(BUNDLE, join(dir, 'index.js'));
+    writeFileSync(
+      join(dir, 'big-event.cjs'),
+      `const m = require('./index.js');
+       const big = 'x'.repeat(1 << 20);
+       (async () => {
+         for (const event of [{ certificates: big }, { [big]: true }]) {
+           try {
+             await m.handler(event, undefined);
+             console.log('RESULT resolved');
+           } catch (e) {
+             console.log('RESULT ' + JSON.stringify({ name: e.name, message: e.message }));
+           }
+         }
+       })();`,
+    );
+
+    // Act
+    const child = spawnSync(process.execPath, ['big-event.cjs'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH ?? '',
+        AWS_REGION: 'us-east-1',
+        RENEWER_CONFIG: JSON.stringify({
+          certificates: [{ name: 'www', domains: ['www.example.com'] }],
+        }),
+      },
+    });
+    const out = child.stdout;
+
+    // Assess: both invocations fail with InvalidEventError, each message small and still naming
+    // the field and what is allowed; the whole output, the handler's error log included, is small.
+    const results = out
+      .split('\n')
+      .filter((line) => line.startsWith('RESULT '))
+      .map((line) => JSON.parse(line.slice('RESULT '.length)) as { name: string; message: string });
+    expect(results).toHaveLength(2);
+    const [field, key] = results;
+    expect(field?.name).toBe('InvalidEventError');
+    expect(field?.message).toMatch(
+      /^invalid event: "certificates" must be a non-empty list of certificate names; got "x+…" \(1,048,576 characters\)$/,
+    );
+    expect(key?.name).toBe('InvalidEventError');
+    expect(key?.message).toMatch(
+      /unknown field\(s\) "x+…" \(1,048,576 characters\); allowed: "certificates"/,
+    );
+    for (const result of results) {
+      expect(Buffer.byteLength(result.message)).toBeLessThan(512);
+    }
+    expect(child.status).toBe(0);
+    expect(Buffer.byteLength(out)).toBeLessThan(8 * 1024);
+    // The handler logs each failure (Powertools writes errors to stderr): also small.
+    expect(child.stderr).toContain('"name":"InvalidEventError"');
+    expect(Buffer.byteLength(child.stderr)).toBeLessThan(8 * 1024);
   });
 });

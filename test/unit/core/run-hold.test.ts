@@ -340,8 +340,9 @@ describe('the last run report', () => {
 
     // Assess
     const stored = await world.state.getReport();
-    expect(stored?.ok).toBe(false);
-    expect((stored?.report as RunReport).results[0]?.action).toBe('failed');
+    if (!stored) throw new Error('no report stored');
+    expect(stored.ok).toBe(false);
+    expect((stored.report as RunReport).results[0]?.action).toBe('failed');
     expect((await world.state.load()).schedules.get('www')?.lastAction).toBe('failed');
   });
 });

@@ -4,6 +4,7 @@ import {
   DeleteCertificateCommand,
   DescribeCertificateCommand,
   ImportCertificateCommand,
+  ListCertificatesCommand,
   ListTagsForCertificateCommand,
   ResourceInUseException,
   ResourceNotFoundException,
@@ -13,8 +14,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  ACM_KEY_ALGORITHMS,
   AcmDeployer,
   AcmImportError,
+  AcmReimportRefusedError,
   CERTIFICATE_TAG_KEY,
   type CertificateMaterial,
   MANAGED_BY_TAG,
@@ -175,15 +178,344 @@ describe('AcmDeployer', () => {
       // Prepare
       acm
         .on(ImportCertificateCommand)
-        .rejects(new ValidationException({ message: 'key algorithm mismatch', $metadata: {} }));
+        .rejects(
+          new ValidationException({ message: 'The certificate chain is not valid', $metadata: {} }),
+        );
 
       // Act
       const act = deployer().reimport(REGION, ARN, MATERIAL);
 
       // Assess
       await expect(act).rejects.toThrow(AcmImportError);
-      await expect(act).rejects.toThrow(/ValidationException: key algorithm mismatch/);
+      await expect(act).rejects.toThrow(/ValidationException: The certificate chain is not valid/);
       await expect(act).rejects.not.toThrow(/PRIVATE KEY/);
+    });
+  });
+
+  describe('reimport refused by ACM re-import rules', () => {
+    it.each([
+      'New certificate is missing one or more Extended Key Usages supported by the currently imported certificate',
+      'The certificate being imported removes Key Usage values (keyEncipherment) that the certificate being replaced has; re-import cannot remove them, import it as a new certificate instead.',
+      'The key algorithm of the new certificate (EC_prime256v1) must match that of the certificate being replaced (RSA_2048).',
+    ])('throws AcmReimportRefusedError for "%s"', async (message) => {
+      // Prepare
+      acm.on(ImportCertificateCommand).rejects(new ValidationException({ message, $metadata: {} }));
+
+      // Act
+      const error = await deployer()
+        .reimport(REGION, ARN, MATERIAL)
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(AcmReimportRefusedError);
+      expect(error).not.toBeInstanceOf(AcmImportError);
+      const refused = error as AcmReimportRefusedError;
+      expect(refused.name).toBe('AcmReimportRefusedError');
+      expect(refused.arn).toBe(ARN);
+      expect(refused.region).toBe(REGION);
+      expect(refused.message).toContain(ARN);
+      expect(refused.message).toMatch(/new ARN/);
+      expect(refused.message).not.toContain('PRIVATE KEY');
+      expect(refused.cause).toBeInstanceOf(ValidationException);
+    });
+
+    it('keeps other re-import failures as AcmImportError', async () => {
+      // Prepare
+      acm.on(ImportCertificateCommand).rejects(
+        new ValidationException({
+          message: 'You cannot add tags when re-importing a certificate.',
+          $metadata: {},
+        }),
+      );
+
+      // Act
+      const error = await deployer()
+        .reimport(REGION, ARN, MATERIAL)
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(AcmImportError);
+      expect(error).not.toBeInstanceOf(AcmReimportRefusedError);
+    });
+  });
+
+  describe('listImported and exists', () => {
+    const OTHER = ARN.replace('11111111', '22222222');
+    const ISSUED = ARN.replace('11111111', '33333333');
+
+    function listed() {
+      acm
+        .on(ListCertificatesCommand)
+        .resolvesOnce({
+          CertificateSummaryList: [
+            {
+              CertificateArn: ARN,
+              DomainName: 'www.example.com',
+              Type: 'IMPORTED',
+              KeyAlgorithm: 'EC_secp384r1',
+              InUse: true,
+              NotAfter: new Date('2030-01-01T00:00:00Z'),
+              ImportedAt: new Date('2029-10-01T00:00:00Z'),
+            },
+            { CertificateArn: ISSUED, DomainName: 'acm.example.com', Type: 'AMAZON_ISSUED' },
+          ],
+          NextToken: 'page-2',
+        })
+        .resolvesOnce({
+          CertificateSummaryList: [
+            { CertificateArn: OTHER, Type: 'IMPORTED', KeyAlgorithm: 'RSA_4096', InUse: false },
+          ],
+        });
+    }
+
+    it('reads every page once, with every configured key type, and keeps imported ones', async () => {
+      // Prepare
+      listed();
+      const sut = deployer();
+
+      // Act
+      const [first, second] = await Promise.all([
+        sut.listImported(REGION),
+        sut.listImported(REGION),
+      ]);
+
+      // Assess
+      expect(first).toEqual([
+        {
+          arn: ARN,
+          domainName: 'www.example.com',
+          keyAlgorithm: 'EC_secp384r1',
+          inUse: true,
+          notAfter: new Date('2030-01-01T00:00:00Z'),
+          importedAt: new Date('2029-10-01T00:00:00Z'),
+        },
+        { arn: OTHER, keyAlgorithm: 'RSA_4096', inUse: false },
+      ]);
+      expect(second).toEqual(first);
+      const calls = acm.commandCalls(ListCertificatesCommand).map((c) => c.args[0].input);
+      expect(calls.map((c) => c.NextToken)).toEqual([undefined, 'page-2']);
+      for (const keyType of Object.values(ACM_KEY_ALGORITHMS)) {
+        expect(calls[0]?.Includes?.keyTypes).toContain(keyType);
+      }
+    });
+
+    it('answers exists from the list, without a DescribeCertificate per ARN', async () => {
+      // Prepare
+      listed();
+      const sut = deployer();
+
+      // Act
+      const answers = [
+        await sut.exists(REGION, ARN),
+        await sut.exists(REGION, OTHER),
+        await sut.exists(REGION, ISSUED),
+        await sut.exists(REGION, ARN.replace('11111111', '99999999')),
+      ];
+
+      // Assess
+      expect(answers).toEqual([true, true, false, false]);
+      expect(acm.commandCalls(ListCertificatesCommand)).toHaveLength(2);
+      expect(acm.commandCalls(DescribeCertificateCommand)).toHaveLength(0);
+    });
+
+    it('lists each region once and keeps a cache per instance', async () => {
+      // Prepare
+      acm.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
+      const sut = deployer();
+
+      // Act
+      await sut.exists('eu-west-1', ARN);
+      await sut.exists('eu-west-1', OTHER);
+      await sut.exists('us-east-1', ARN);
+      await deployer().exists('eu-west-1', ARN);
+
+      // Assess
+      expect(acm.commandCalls(ListCertificatesCommand)).toHaveLength(3);
+    });
+
+    it('knows a certificate it imported even when ListCertificates does not show it yet', async () => {
+      // Prepare
+      acm.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
+      acm.on(ImportCertificateCommand).resolves({ CertificateArn: OTHER });
+      const sut = deployer();
+      const before = await sut.exists(REGION, OTHER);
+
+      // Act
+      await sut.importNew(REGION, 'www', MATERIAL);
+
+      // Assess
+      expect(before).toBe(false);
+      expect(await sut.exists(REGION, OTHER)).toBe(true);
+      expect(await deployer({}).exists(REGION, OTHER)).toBe(false);
+    });
+
+    it('forgets a certificate it deleted', async () => {
+      // Prepare
+      listed();
+      acm
+        .on(DescribeCertificateCommand)
+        .resolves({ Certificate: { CertificateArn: ARN, InUseBy: [] } });
+      acm.on(ListTagsForCertificateCommand).resolves({ Tags: managedTags() });
+      acm.on(DeleteCertificateCommand).resolves({});
+      const sut = deployer();
+      expect(await sut.exists(REGION, ARN)).toBe(true);
+
+      // Act
+      await sut.deleteIfUnused(REGION, ARN);
+
+      // Assess
+      expect(await sut.exists(REGION, ARN)).toBe(false);
+    });
+
+    it('does not cache a failed listing', async () => {
+      // Prepare
+      acm
+        .on(ListCertificatesCommand)
+        .rejectsOnce(new ValidationException({ message: 'boom', $metadata: {} }))
+        .resolves({ CertificateSummaryList: [{ CertificateArn: ARN, Type: 'IMPORTED' }] });
+      const sut = deployer();
+
+      // Act
+      const first = await sut.exists(REGION, ARN).catch((e: unknown) => e);
+      const second = await sut.exists(REGION, ARN);
+
+      // Assess
+      expect(first).toBeInstanceOf(Error);
+      expect(second).toBe(true);
+    });
+  });
+
+  describe('keyAlgorithmOf', () => {
+    it('answers from the list, else describes once, and caches per ARN', async () => {
+      // Prepare
+      const unlisted = ARN.replace('11111111', '44444444');
+      acm.on(ListCertificatesCommand).resolves({
+        CertificateSummaryList: [
+          { CertificateArn: ARN, Type: 'IMPORTED', KeyAlgorithm: 'RSA_4096' },
+        ],
+      });
+      acm
+        .on(DescribeCertificateCommand, { CertificateArn: unlisted })
+        .resolves({ Certificate: { CertificateArn: unlisted, KeyAlgorithm: 'EC_prime256v1' } });
+      const sut = deployer();
+
+      // Act
+      const answers = [
+        await sut.keyAlgorithmOf(REGION, ARN),
+        await sut.keyAlgorithmOf(REGION, unlisted),
+        await sut.keyAlgorithmOf(REGION, unlisted),
+      ];
+
+      // Assess
+      expect(answers).toEqual(['RSA_4096', 'EC_prime256v1', 'EC_prime256v1']);
+      expect(acm.commandCalls(DescribeCertificateCommand)).toHaveLength(1);
+    });
+  });
+
+  describe('findImport', () => {
+    const arnOf = (id: string) => ARN.replace('11111111', id);
+    const tags = (value: string) => ({
+      Tags: [
+        { Key: MANAGED_BY_TAG.key, Value: MANAGED_BY_TAG.value },
+        { Key: CERTIFICATE_TAG_KEY, Value: value },
+      ],
+    });
+
+    function account() {
+      acm.on(ListCertificatesCommand).resolves({
+        CertificateSummaryList: [
+          // Imported long before the run started: never described.
+          {
+            CertificateArn: arnOf('00000001'),
+            Type: 'IMPORTED',
+            ImportedAt: new Date('2030-01-01T09:00:00Z'),
+          },
+          // Same serial, but another deployment's.
+          {
+            CertificateArn: arnOf('00000002'),
+            Type: 'IMPORTED',
+            ImportedAt: new Date('2030-01-01T12:02:00Z'),
+          },
+          // This deployment's import for "www".
+          {
+            CertificateArn: arnOf('00000003'),
+            Type: 'IMPORTED',
+            ImportedAt: new Date('2030-01-01T12:01:00Z'),
+          },
+          // Another serial.
+          {
+            CertificateArn: arnOf('00000004'),
+            Type: 'IMPORTED',
+            ImportedAt: new Date('2030-01-01T12:03:00Z'),
+          },
+        ],
+      });
+      const serials: Record<string, string> = {
+        '00000001': '0A:BC',
+        '00000002': '0A:BC',
+        '00000003': '0a:bc',
+        '00000004': 'ff:ff',
+      };
+      for (const [id, serial] of Object.entries(serials)) {
+        acm
+          .on(DescribeCertificateCommand, { CertificateArn: arnOf(id) })
+          .resolves({ Certificate: { CertificateArn: arnOf(id), Serial: serial } });
+      }
+      acm
+        .on(ListTagsForCertificateCommand, { CertificateArn: arnOf('00000001') })
+        .resolves(tags('acme-renewer/www'));
+      acm
+        .on(ListTagsForCertificateCommand, { CertificateArn: arnOf('00000002') })
+        .resolves(tags('other-prefix/www'));
+      acm
+        .on(ListTagsForCertificateCommand, { CertificateArn: arnOf('00000003') })
+        .resolves(tags('acme-renewer/www'));
+    }
+
+    it('finds this deployment’s import of the serial, describing newest candidates first', async () => {
+      // Prepare
+      account();
+
+      // Act
+      const found = await deployer().findImport(REGION, 'www', '0abc', {
+        importedAfter: new Date('2030-01-01T12:00:00Z'),
+      });
+
+      // Assess
+      expect(found).toBe(arnOf('00000003'));
+      const described = acm
+        .commandCalls(DescribeCertificateCommand)
+        .map((c) => c.args[0].input.CertificateArn);
+      expect(described).toEqual([arnOf('00000004'), arnOf('00000002'), arnOf('00000003')]);
+      const tagged = acm
+        .commandCalls(ListTagsForCertificateCommand)
+        .map((c) => c.args[0].input.CertificateArn);
+      expect(tagged).toEqual([arnOf('00000002'), arnOf('00000003')]);
+    });
+
+    it('requires the exact certificate name in the tag', async () => {
+      // Prepare
+      account();
+
+      // Act
+      const found = await deployer().findImport(REGION, 'api', '0abc', {
+        importedAfter: new Date('2030-01-01T12:00:00Z'),
+      });
+
+      // Assess
+      expect(found).toBeUndefined();
+    });
+
+    it('returns undefined when no candidate has the serial', async () => {
+      // Prepare
+      account();
+
+      // Act
+      const found = await deployer().findImport(REGION, 'www', '1234');
+
+      // Assess
+      expect(found).toBeUndefined();
+      expect(acm.commandCalls(ListTagsForCertificateCommand)).toHaveLength(0);
     });
   });
 

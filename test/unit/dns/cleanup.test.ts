@@ -42,10 +42,10 @@ describe('Route53Dns01Solver.cleanup', () => {
     r53.reset();
   });
 
-  it('removes only our value and UPSERTs the rest with its TTL', async () => {
+  it('removes only our value: DELETE of the set read, CREATE of the rest with its TTL', async () => {
     // Prepare
     const { solver, fake } = setup();
-    fake.putTxt('ZCOM', NAME, ['theirs', 'mine'], 120);
+    const existing = fake.putTxt('ZCOM', NAME, ['theirs', 'mine'], 120);
 
     // Act
     const failures = await solver.cleanup([ours('mine')]);
@@ -54,8 +54,9 @@ describe('Route53Dns01Solver.cleanup', () => {
     expect(failures).toEqual([]);
     expect(changes()).toEqual([
       [
+        { Action: 'DELETE', ResourceRecordSet: existing },
         {
-          Action: 'UPSERT',
+          Action: 'CREATE',
           ResourceRecordSet: {
             Name: `${NAME}.`,
             Type: 'TXT',
@@ -126,7 +127,7 @@ describe('Route53Dns01Solver.cleanup', () => {
     expect(fake.find('ZORG', '_acme-challenge.example.org')).toBeUndefined();
   });
 
-  it('re-reads and retries once after InvalidChangeBatch', async () => {
+  it('re-reads and retries after InvalidChangeBatch, keeping the value added meanwhile', async () => {
     // Prepare: between our read and our change, someone adds a value to the set
     const { solver, fake } = setup();
     fake.putTxt('ZCOM', NAME, ['mine'], 60);
@@ -147,7 +148,16 @@ describe('Route53Dns01Solver.cleanup', () => {
     expect(r53.commandCalls(ListResourceRecordSetsCommand)).toHaveLength(2);
     expect(changes()[1]).toEqual([
       {
-        Action: 'UPSERT',
+        Action: 'DELETE',
+        ResourceRecordSet: {
+          Name: `${NAME}.`,
+          Type: 'TXT',
+          TTL: 60,
+          ResourceRecords: [{ Value: '"mine"' }, { Value: '"newcomer"' }],
+        },
+      },
+      {
+        Action: 'CREATE',
         ResourceRecordSet: {
           Name: `${NAME}.`,
           Type: 'TXT',
@@ -159,7 +169,7 @@ describe('Route53Dns01Solver.cleanup', () => {
     expect(fake.txtValues('ZCOM', NAME)).toEqual(['newcomer']);
   });
 
-  it('reports failure (does not throw) when the retry fails too, other zones unaffected', async () => {
+  it('reports failure (does not throw) after 5 rejected attempts, other zones unaffected', async () => {
     // Prepare
     const { solver, fake } = setup();
     fake.putTxt('ZCOM', NAME, ['mine']);
@@ -178,11 +188,12 @@ describe('Route53Dns01Solver.cleanup', () => {
     expect(failures.map((f) => f.record)).toEqual([ours('mine')]);
     expect(failures[0]?.error).toBeInstanceOf(DnsChangeError);
     expect(failures[0]?.error.message).toBe(
-      'could not remove TXT _acme-challenge.example.com in hosted zone ZCOM: still wrong',
+      'could not remove TXT _acme-challenge.example.com in hosted zone ZCOM: Route 53 rejected the change 5 times as InvalidChangeBatch (the set kept changing between read and write, or the change is invalid): still wrong',
     );
     expect(
       r53.commandCalls(ChangeResourceRecordSetsCommand, { HostedZoneId: 'ZCOM' }),
-    ).toHaveLength(2);
+    ).toHaveLength(5);
+    expect(fake.txtValues('ZCOM', NAME)).toEqual(['mine']);
     expect(fake.find('ZORG', '_acme-challenge.example.org')).toBeUndefined();
   });
 });

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DnsChangeError } from '../../../lambda/dns/errors.js';
+import { DnsAccessDeniedError, DnsChangeError } from '../../../lambda/dns/errors.js';
 import { Route53Dns01Solver } from '../../../lambda/dns/route53-solver.js';
 import { FakeRoute53, fakeTime } from './fake-route53.js';
 
@@ -41,7 +41,7 @@ describe('Route53Dns01Solver.present', () => {
     r53.reset();
   });
 
-  it('writes apex and wildcard values at one name as one UPSERT', async () => {
+  it('writes apex and wildcard values at a new name as one CREATE', async () => {
     // Prepare
     const { solver, fake } = setup();
 
@@ -56,7 +56,7 @@ describe('Route53Dns01Solver.present', () => {
     expect(changeCalls()).toHaveLength(1);
     expect(changeCalls()[0]?.ChangeBatch?.Changes).toEqual([
       {
-        Action: 'UPSERT',
+        Action: 'CREATE',
         ResourceRecordSet: {
           Name: NAME,
           Type: 'TXT',
@@ -68,22 +68,29 @@ describe('Route53Dns01Solver.present', () => {
     expect(fake.txtValues('ZCOM', NAME)).toEqual(['apex-digest', 'wildcard-digest']);
   });
 
-  it('keeps a value already at the name and its TTL', async () => {
+  it('keeps a value already at the name and its TTL: DELETE of the set read, CREATE with ours', async () => {
     // Prepare
     const { solver, fake } = setup();
-    fake.putTxt('ZCOM', NAME, ['someone-else'], 120);
+    const existing = fake.putTxt('ZCOM', NAME, ['someone-else'], 120);
 
     // Act
     const failures = await solver.present([{ zoneId: 'ZCOM', name: NAME, value: 'ours' }]);
 
     // Assess
     expect(failures).toEqual([]);
-    expect(changeCalls()[0]?.ChangeBatch?.Changes?.[0]?.ResourceRecordSet).toEqual({
-      Name: NAME,
-      Type: 'TXT',
-      TTL: 120,
-      ResourceRecords: [{ Value: '"someone-else"' }, { Value: '"ours"' }],
-    });
+    expect(changeCalls()[0]?.ChangeBatch?.Changes).toEqual([
+      { Action: 'DELETE', ResourceRecordSet: existing },
+      {
+        Action: 'CREATE',
+        ResourceRecordSet: {
+          Name: `${NAME}.`,
+          Type: 'TXT',
+          TTL: 120,
+          ResourceRecords: [{ Value: '"someone-else"' }, { Value: '"ours"' }],
+        },
+      },
+    ]);
+    expect(fake.txtValues('ZCOM', NAME)).toEqual(['someone-else', 'ours']);
   });
 
   it('makes exactly one read and one change per zone for many records', async () => {
@@ -189,8 +196,9 @@ describe('Route53Dns01Solver.present', () => {
     // Assess
     expect(failures.map((f) => f.record)).toEqual([bad]);
     expect(failures[0]?.record).toBe(bad); // the caller's own object, to match it back
-    expect(failures[0]?.error.message).toBe(
-      'could not write TXT _acme-challenge.example.org in hosted zone ZORG: User is not authorized',
+    expect(failures[0]?.error).toBeInstanceOf(DnsAccessDeniedError);
+    expect(failures[0]?.error.message).toMatch(
+      /^could not write TXT _acme-challenge\.example\.org in hosted zone ZORG: access denied \(User is not authorized\); TXT _acme-challenge\.example\.org is not in the function's IAM policy/,
     );
     expect(failures[0]?.error.cause).toMatchObject({ name: 'AccessDenied' });
     expect(fake.txtValues('ZCOM', NAME)).toEqual(['com']);

@@ -3,7 +3,7 @@
  * under the 400 KB item limit, TTL attributes, a bounded report item), tolerance of items it
  * does not know, paging, and the message for a missing table.
  */
-import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TxtRecord } from '../../../lambda/core/types.js';
 import { DynamoStateStore } from '../../../lambda/state/dynamo-state-store.js';
