@@ -12,9 +12,10 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { openAccount } from './acme/account.js';
+import { openAcmeAccount } from './acme/account.js';
 import { acmeAxios } from './acme/acme-lib.js';
-import { AcmeOrders } from './acme/orders.js';
+import { caRequestTimeoutMs } from './acme/ca-guard.js';
+import { AcmeOrders, pollBudgetMs } from './acme/orders.js';
 import { loadConfig, type RenewerConfig } from './config.js';
 import { parseEvent } from './core/event.js';
 import { redact } from './core/redact.js';
@@ -33,7 +34,8 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE
 
 /** AWS calls and ACME requests made by this container, for the run log and the benchmark. */
 const counters = { acmeRequests: 0, throttled: 0 };
-acmeAxios.defaults.timeout = 30_000;
+// The CA guard (lambda/acme/ca-guard.ts) bounds every CA request (10 s) and turns rate limits into
+// an immediate CaRateLimitedError; acme-client's own timeout and Retry-After sleeps never apply.
 acmeAxios.interceptors.request.use((request) => {
   counters.acmeRequests += 1;
   return request;
@@ -138,8 +140,8 @@ function dependencies(): Omit<RunDependencies, 'remainingMs'> {
       onThrottle,
     }),
     openOrders: async (preloaded) =>
-      new AcmeOrders(
-        await openAccount({ config: config.acme, store, logger, preloaded }),
+      AcmeOrders.forAccount(
+        await openAcmeAccount({ config: config.acme, store, logger, preloaded }),
         config.acme.preferredChain,
       ),
     logger,
@@ -149,8 +151,11 @@ function dependencies(): Omit<RunDependencies, 'remainingMs'> {
   };
 }
 
-/** The longest the CA's polling (challenge, order) and finalization can take. */
-const ACME_WAIT_MS = 120_000;
+/**
+ * The longest the CA side of one issuance can take: the authorization poll and the order poll,
+ * plus a timeout's worth for each of the few requests around them (order, finalize, download).
+ */
+const ACME_WAIT_MS = 2 * pollBudgetMs() + 6 * caRequestTimeoutMs();
 /** Binding a certificate ELBv2 does not see yet is retried this long. */
 const BIND_WAIT_MS = 60_000;
 

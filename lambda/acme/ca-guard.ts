@@ -18,7 +18,11 @@
  * Errors raised here carry no `config` property, which acme-client's interceptor reads as "not
  * mine" and passes through untouched.
  */
-import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance } from 'axios';
+import type { AxiosAdapter, AxiosError, AxiosInstance, AxiosStatic } from 'axios';
+// The CommonJS build acme-client itself requires: one copy of axios in the bundle, and the
+// adapter of the same copy as the instance it serves.
+// @ts-expect-error deep CommonJS module without its own typings; typed just below
+import axiosCjs from 'axios/dist/node/axios.cjs';
 import {
   classifyAnswer,
   classifySilence,
@@ -52,6 +56,8 @@ interface AcmeSettings {
   retryMaxAttempts: number;
   retryDefaultDelay: number;
 }
+
+const axios = axiosCjs as AxiosStatic;
 
 const settings: { -readonly [K in keyof CaGuardOptions]-?: NonNullable<CaGuardOptions[K]> } = {
   timeoutMs: 10_000,
