@@ -166,7 +166,9 @@ export async function startStateTable(options: StateTableOptions = {}): Promise<
           [tableName]: keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })),
         };
         while (pending && Object.keys(pending).length > 0) {
-          const out: BatchWriteItemCommandOutput = await client.send(new BatchWriteItemCommand({ RequestItems: pending }));
+          const out: BatchWriteItemCommandOutput = await client.send(
+            new BatchWriteItemCommand({ RequestItems: pending }),
+          );
           pending = out.UnprocessedItems;
         }
       }
