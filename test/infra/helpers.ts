@@ -68,11 +68,15 @@ type Statement = {
   Effect: string;
 };
 
-/** Every statement of the renewer role's policies. */
+/**
+ * Every statement of the renewer role's policies: the inline policy and, when CDK's size
+ * estimate (150 characters per token ARN) splits it, the overflow managed policies.
+ */
 export function statements(s: Synthesized): Statement[] {
-  return resourcesOf(s, 'AWS::IAM::Policy').flatMap(
-    (p) => (p.PolicyDocument as { Statement: Statement[] }).Statement,
-  );
+  return [
+    ...resourcesOf(s, 'AWS::IAM::Policy'),
+    ...resourcesOf(s, 'AWS::IAM::ManagedPolicy'),
+  ].flatMap((p) => (p.PolicyDocument as { Statement: Statement[] }).Statement);
 }
 
 /** One statement by Sid, with resources flattened (`arn:<AWS::Partition>:...`) and as arrays. */
