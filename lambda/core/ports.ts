@@ -52,9 +52,10 @@ export interface CertificateSchedule {
   retryDirectoryUrl?: string;
   /** ISO 8601: when this certificate is planned to renew. */
   renewAt?: string;
-  /** ISO 8601: last time a run looked at it, and what it did. */
-  lastRunAt?: string;
+  /** What the last run that changed something did with it (an action of the report), and when. */
   lastAction?: string;
+  /** ISO 8601. */
+  lastActionAt?: string;
   /**
    * A renewal written as the secret's AWSPENDING version and not yet promoted: found here
    * without ListSecrets (whose results lag writes by minutes).

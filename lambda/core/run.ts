@@ -102,6 +102,7 @@ function newWork(
     retired: [],
     changes: [],
     schedule: { ...schedule },
+    ...(schedule ? { loadedSchedule: schedule } : {}),
   };
 }
 
@@ -368,6 +369,12 @@ async function migrateLegacyJournal(
   }
 }
 
+function sameSchedule(a: CertificateSchedule, b: CertificateSchedule): boolean {
+  const canonical = (s: CertificateSchedule) =>
+    JSON.stringify(Object.entries(s).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  return canonical(a) === canonical(b);
+}
+
 /** Keeps each certificate's schedule and the run report in the state table. */
 async function remember(
   deps: RunDependencies,
@@ -391,8 +398,13 @@ async function remember(
       else delete schedule.renewAt;
       if (work.pendingVersion) schedule.pendingVersionId = work.pendingVersion;
       else delete schedule.pendingVersionId;
-      schedule.lastRunAt = now.toISOString();
-      schedule.lastAction = result?.action ?? 'unchanged';
+      const action = result?.action ?? 'unchanged';
+      if (action !== 'unchanged') {
+        schedule.lastAction = action;
+        schedule.lastActionAt = now.toISOString();
+      }
+      // Idle runs stay cheap: a schedule is written only when something in it changed.
+      if (sameSchedule(schedule, work.loadedSchedule ?? {})) return;
       try {
         await deps.state.putSchedule(work.cert.name, schedule);
       } catch (error) {

@@ -60,6 +60,8 @@ export interface Work {
   retryReason?: string;
   /** What the state table remembers about this certificate (carried over and updated). */
   schedule: CertificateSchedule;
+  /** The schedule as the run read it (written back only when it changed). */
+  loadedSchedule?: CertificateSchedule;
   /** Version id of the AWSPENDING version this run wrote or resumed (promoted once served). */
   pendingVersion?: string;
   /** The certificate this run stored (and deploys), before it is known to be served. */

@@ -346,3 +346,28 @@ describe('the last run report', () => {
     expect((await world.state.load()).schedules.get('www')?.lastAction).toBe('failed');
   });
 });
+
+describe('idle runs', () => {
+  it('write no schedule when nothing changed: one lease, one scan, one report', async () => {
+    // Prepare
+    const world = clockedWorld(config([{ name: 'www' }, { name: 'api', mode: 'sni' }]));
+    await run(request(), world.deps);
+    const calls: string[] = [];
+    for (const method of ['putSchedule', 'putDnsJournal', 'putRetired', 'putReport'] as const) {
+      const original = world.state[method].bind(world.state) as (...a: unknown[]) => Promise<void>;
+      (world.state as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        calls.push(method);
+        return original(...args);
+      };
+    }
+    world.clock.now = new Date(T0.getTime() + 3_600_000);
+
+    // Act
+    const report = await run(request(), world.deps);
+
+    // Assess
+    expect(report.results.map((r) => r.action)).toEqual(['unchanged', 'unchanged']);
+    expect(calls).toEqual(['putReport']);
+    expect((await world.state.load()).schedules.get('www')?.lastAction).toBe('issued');
+  });
+});
