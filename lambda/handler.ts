@@ -135,7 +135,7 @@ function dependencies(): Omit<RunDependencies, 'remainingMs'> {
     listeners: new ListenerDeployer({
       clientFor: clients.elbv2,
       isManaged: (r, arn) => acm.isManaged(r, arn),
-      keyAlgorithmOf: async (r, arn) => (await acm.describe(r, arn))?.keyAlgorithm,
+      keyAlgorithmOf: (r, arn) => acm.keyAlgorithmOf(r, arn),
       logger,
       onThrottle,
     }),

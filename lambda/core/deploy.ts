@@ -100,7 +100,9 @@ async function importTracked(
     (i) => i.name === name && i.region === region && i.serial === candidate.serial,
   );
   if (intent) {
-    const adopted = await ctx.acm.findImport(region, name, candidate.serial);
+    const adopted = await ctx.acm.findImport(region, name, candidate.serial, {
+      importedAfter: new Date(intent.startedAt),
+    });
     if (adopted) {
       work.changes.push(`adopted ACM certificate ${adopted} that an interrupted run imported`);
       work.log.info('acm import of an interrupted run adopted', { region, arn: adopted });
@@ -298,10 +300,11 @@ export async function deployAll(
           work.changes.push(`listener ${listenerArn} now serves it as ${what}`);
         }
       }
-      if (needing.length === 0 && outcome.failed.size > 0) {
+      if (outcome.cleanupError) {
+        // Nothing wanted failed; a stale certificate stays bound until a later run.
         ctx.logger.warn('listener clean-up failed', {
           listener: listenerArn,
-          error: [...outcome.failed.values()][0]?.message,
+          error: outcome.cleanupError.message,
         });
       }
     } catch (error) {

@@ -15,14 +15,24 @@ import {
   RemoveListenerCertificatesCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { realSleep, withBackoff } from '../core/backoff.js';
-import { ACM_KEY_ALGORITHMS } from './acm.js';
+import { ListenerApiError, ListenerProtocolError } from './errors.js';
 import {
-  ListenerApiError,
-  ListenerKeyTypeError,
-  ListenerNotFoundError,
-  ListenerProtocolError,
-  ListenerQuotaError,
-} from './errors.js';
+  errorName,
+  failure,
+  isCertificateNotFound,
+  isListenerNotFound,
+  isPerCertificate,
+  isTooManyCertificates,
+  isUnsupportedCertificate,
+  keyTypeError,
+  type LoadBalancerType,
+  listenerRegion,
+  loadBalancerTypeOf,
+  NLB_KEY_ALGORITHMS,
+  notFound,
+  quotaError,
+  sdkDetail,
+} from './listener-rules.js';
 
 export {
   ListenerApiError,
@@ -31,6 +41,14 @@ export {
   ListenerProtocolError,
   ListenerQuotaError,
 } from './errors.js';
+export {
+  CERTIFICATES_PER_LOAD_BALANCER,
+  type LoadBalancerType,
+  listenerRegion,
+  loadBalancerArnOf,
+  loadBalancerTypeOf,
+  NLB_KEY_ALGORITHMS,
+} from './listener-rules.js';
 
 /** A listener and the certificates it serves. */
 export interface ListenerView {
@@ -45,9 +63,6 @@ export interface ListenerView {
   certificateArns: string[];
 }
 
-/** The kind of load balancer a listener belongs to. */
-export type LoadBalancerType = 'application' | 'network';
-
 /** What one listener should serve, over every configured certificate that names it. */
 export interface DesiredListenerState {
   /** The default certificate; undefined leaves the listener's default alone. */
@@ -59,7 +74,7 @@ export interface DesiredListenerState {
    * `oldArn` stays bound (it is not removed as stale), so the listener keeps serving the old
    * certificate for those names. @default - no fallbacks
    */
-  fallbacks?: Readonly<Record<string, string>>;
+  fallbacks?: Record<string, string>;
 }
 
 /** Per-call options of {@link ListenerDeployer.apply}. */
@@ -127,141 +142,6 @@ const BIND_RETRY_FIRST_MS = 1_000;
 const BIND_RETRY_MAX_MS = 8_000;
 const DEFAULT_BIND_RETRY_MS = 30_000;
 
-/**
- * Key algorithms a Network Load Balancer TLS listener serves: "Supported key algorithms: RSA
- * 1024-bit, RSA 2048-bit, RSA 3072-bit, ECDSA 256-bit, ECDSA 384-bit, ECDSA 521-bit" ("TLS
- * listeners for your Network Load Balancer", section "Server certificates",
- * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/create-tls-listener.html).
- * RSA 4096 is not among them (revisions of that page until 2022 were stricter still: "You cannot
- * install certificates with RSA keys larger than 2048-bit or EC keys"). ACM's names for them:
- * https://docs.aws.amazon.com/acm/latest/userguide/import-certificate-prerequisites.html
- */
-export const NLB_KEY_ALGORITHMS: ReadonlySet<string> = new Set([
-  'RSA_1024',
-  'RSA_2048',
-  'RSA_3072',
-  'EC_prime256v1',
-  'EC_secp384r1',
-  'EC_secp521r1',
-]);
-
-/**
- * Certificates per load balancer before ELBv2 answers `TooManyCertificates` (adjustable in
- * Service Quotas). ALB: 25 "excluding default certificates",
- * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html;
- * NLB: 25 "Certificates per Network Load Balancer",
- * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html
- */
-export const CERTIFICATES_PER_LOAD_BALANCER = 25;
-
-/** Region of a listener: field 4 of `arn:aws:elasticloadbalancing:<region>:...`. */
-export function listenerRegion(arn: string): string {
-  return arn.split(':')[3] ?? '';
-}
-
-/** `listener/net/...` is a Network Load Balancer's listener; anything else an Application one. */
-export function loadBalancerTypeOf(listenerArn: string): LoadBalancerType {
-  return /:listener\/net\//.test(listenerArn) ? 'network' : 'application';
-}
-
-/** `...:listener/app/<name>/<lb-id>/<listener-id>` -> `...:loadbalancer/app/<name>/<lb-id>`. */
-export function loadBalancerArnOf(listenerArn: string): string {
-  const match = /^(.*):listener\/(app|net|gwy)\/([^/]+)\/([^/]+)\/[^/]+$/.exec(listenerArn);
-  return match ? `${match[1]}:loadbalancer/${match[2]}/${match[3]}/${match[4]}` : listenerArn;
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : '';
-}
-
-function isListenerNotFound(error: unknown): boolean {
-  const name = errorName(error);
-  return name === 'ListenerNotFoundException' || name === 'ListenerNotFound';
-}
-
-/**
- * ELBv2's errors for a certificate it cannot use. AddListenerCertificates and ModifyListener
- * list `CertificateNotFound` and `TooManyCertificates`:
- * https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_AddListenerCertificates.html
- * An ACM certificate imported seconds ago is answered `CertificateNotFound` until ELBv2 sees it
- * (eventual consistency; tools retry it, e.g. hashicorp/terraform-provider-aws#10294 and #3901).
- * `UnsupportedCertificate` is not modelled in the SDK, so it arrives under its code as name.
- */
-const isCertificateNotFound = (e: unknown) =>
-  ['CertificateNotFoundException', 'CertificateNotFound'].includes(errorName(e));
-const isUnsupportedCertificate = (e: unknown) =>
-  ['UnsupportedCertificate', 'UnsupportedCertificateException'].includes(errorName(e));
-const isTooManyCertificates = (e: unknown) =>
-  ['TooManyCertificatesException', 'TooManyCertificates'].includes(errorName(e));
-/** Errors about one certificate of a batch, not the whole call: worth retrying one by one. */
-const isPerCertificate = (e: unknown) =>
-  isCertificateNotFound(e) || isUnsupportedCertificate(e) || isTooManyCertificates(e);
-
-function sdkDetail(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-function notFound(arn: string, cause?: unknown): ListenerNotFoundError {
-  return new ListenerNotFoundError(
-    `listener ${arn} does not exist in ${listenerRegion(arn) || 'its region'}: check listeners[].arn in the configuration (account and region)`,
-    { cause },
-  );
-}
-
-function apiError(what: string, arn: string, error: unknown): ListenerApiError {
-  return new ListenerApiError(`cannot ${what} listener ${arn}: ${sdkDetail(error)}`, {
-    cause: error,
-  });
-}
-
-/** ListenerNotFound becomes a {@link ListenerNotFoundError}; anything else a {@link ListenerApiError}. */
-function failure(what: string, arn: string, error: unknown): Error {
-  return isListenerNotFound(error) ? notFound(arn, error) : apiError(what, arn, error);
-}
-
-/** `ec-p256, ec-p384, rsa-2048 or rsa-3072`: the configuration's key types an NLB serves. */
-function nlbKeyTypes(): string {
-  const names = Object.entries(ACM_KEY_ALGORITHMS)
-    .filter(([, algorithm]) => NLB_KEY_ALGORITHMS.has(algorithm))
-    .map(([keyType]) => keyType);
-  return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names.join('');
-}
-
-function keyTypeName(algorithm: string): string {
-  const keyType = Object.entries(ACM_KEY_ALGORITHMS).find(([, a]) => a === algorithm)?.[0];
-  return keyType ? `${algorithm} (keyType ${keyType})` : algorithm;
-}
-
-function keyTypeError(
-  listenerArn: string,
-  certificateArn: string,
-  algorithm: string | undefined,
-  cause?: unknown,
-): ListenerKeyTypeError {
-  const refused = algorithm
-    ? `its key type ${keyTypeName(algorithm)} is not supported`
-    : `ELBv2 refused it as unsupported (${sdkDetail(cause)})`;
-  return new ListenerKeyTypeError(
-    `listener ${listenerArn} is a Network Load Balancer TLS listener and cannot serve certificate ${certificateArn}: ${refused}; NLB TLS listeners take ${[...NLB_KEY_ALGORITHMS].join(', ')}: set keyType to ${nlbKeyTypes()} for this certificate`,
-    cause === undefined ? undefined : { cause },
-  );
-}
-
-function quotaError(
-  view: ListenerView,
-  certificateArn: string,
-  cause: unknown,
-): ListenerQuotaError {
-  const loadBalancer = loadBalancerArnOf(view.arn);
-  const kind = view.loadBalancerType === 'network' ? 'Network' : 'Application';
-  const counted = view.loadBalancerType === 'network' ? '' : ', not counting default certificates';
-  return new ListenerQuotaError(
-    `load balancer ${loadBalancer} has no room for certificate ${certificateArn} on listener ${view.arn} (${sdkDetail(cause)}): an ${kind} Load Balancer holds ${CERTIFICATES_PER_LOAD_BALANCER} certificates by default, over all its listeners${counted}; raise "Certificates per ${kind} Load Balancer" (Elastic Load Balancing) in Service Quotas, or move some certificates to another load balancer`,
-    loadBalancer,
-    { cause },
-  );
-}
-
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -278,7 +158,13 @@ interface BindContext {
   keyAlgorithms: Map<string, string | undefined>;
 }
 
-/** Reads listeners and makes them serve the wanted certificates. */
+/**
+ * Reads listeners and makes them serve the wanted certificates.
+ *
+ * Holds no cache across calls: what one {@link apply} learns (key algorithms, its bind deadline)
+ * lives in that call. Build one instance per invocation all the same, as for `AcmDeployer`,
+ * whose caches (ownership, key algorithms) it is usually wired to.
+ */
 export class ListenerDeployer {
   private readonly logger: Logger;
 
@@ -434,6 +320,8 @@ export class ListenerDeployer {
       }
     }
 
+    // The API reference says "You can specify one certificate per call"; ELBv2 takes a list, and
+    // a refused batch falls back to one call per certificate below.
     const adding = missing.filter((a) => !failed.has(a));
     if (adding.length > 0) {
       try {

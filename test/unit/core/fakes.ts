@@ -309,7 +309,12 @@ export class FakeAcm {
   findImportCalls: Array<{ region: string; name: string; serial: string }> = [];
 
   /** An import of `name` with `serial` that no secret records (a run killed after importing). */
-  async findImport(region: string, name: string, serial: string): Promise<string | undefined> {
+  async findImport(
+    region: string,
+    name: string,
+    serial: string,
+    _hints?: { importedAfter?: Date },
+  ): Promise<string | undefined> {
     this.findImportCalls.push({ region, name, serial });
     for (const info of this.certificates.values()) {
       if (info.region === region && info.serial === serial && info.arn.includes(`/${name}-`))

@@ -4,7 +4,7 @@
  * only, a refused re-import, a damaged secret, a secret scheduled for deletion.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RenewerConfigInput } from '../../../lambda/config.js';
+import type { KeyType, RenewerConfigInput } from '../../../lambda/config.js';
 import type { RunRequest } from '../../../lambda/core/event.js';
 import { CaRateLimitedError } from '../../../lambda/core/ports.js';
 import { RunFailedError, RunLeaseHeldError, run } from '../../../lambda/core/run.js';
@@ -47,7 +47,7 @@ const request = (overrides: Partial<RunRequest> = {}): RunRequest => ({
 });
 
 function config(
-  certs: Array<{ name: string; keyType?: string; mode?: 'default' | 'sni' }>,
+  certs: Array<{ name: string; keyType?: KeyType; mode?: 'default' | 'sni' }>,
 ): RenewerConfigInput {
   return {
     certificates: certs.map((c) => ({
