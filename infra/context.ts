@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Duration, aws_logs as logs } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { z } from 'zod';
-import { ConfigError } from '../lambda/config.js';
+import { ConfigError, jsonProblem } from '../lambda/config.js';
 import type { RenewerStackProps } from './renewer-stack.js';
 
 const RETENTIONS = Object.values(logs.RetentionDays).filter(
@@ -64,7 +64,9 @@ function fromContext(node: Node, key: string): unknown {
     try {
       return JSON.parse(value);
     } catch (error) {
-      throw new ConfigError(`context "${key}" is not valid JSON: ${(error as Error).message}`);
+      throw new ConfigError(
+        `context "${key}" is not valid JSON: ${jsonProblem(error, value)} (the text is not repeated here)`,
+      );
     }
   }
   return value;

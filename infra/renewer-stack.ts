@@ -16,6 +16,7 @@ import {
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { parseConfig, type RenewerConfigInput, resolveDirectoryUrl } from '../lambda/config.js';
+import { excerpt } from '../lambda/core/excerpt.js';
 import {
   AcmeDirectory,
   CertificateRenewer,
@@ -88,7 +89,7 @@ export class RenewerStack extends Stack {
       !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/\S+$/.test(kmsKeyId)
     ) {
       throw new Error(
-        `${props.configSource ?? 'configuration'}: kmsKeyId must be a key ARN (arn:aws:kms:<region>:<account>:key/<id>) so that IAM grants this key only; got "${kmsKeyId}"`,
+        `${props.configSource ?? 'configuration'}: kmsKeyId must be a key ARN (arn:aws:kms:<region>:<account>:key/<id>) so that IAM grants this key only; got ${excerpt(kmsKeyId, 120)}`,
       );
     }
     const renewerProps: CertificateRenewerProps = {

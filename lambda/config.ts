@@ -318,7 +318,7 @@ function formatValue(value: unknown): string {
  * and the document is the operator's whole configuration. Keeps the reason, and turns the
  * position V8 gives for most errors into a line and column.
  */
-function jsonProblem(error: unknown, text: string): string {
+export function jsonProblem(error: unknown, text: string): string {
   const message = error instanceof Error ? error.message : String(error);
   const position = /at position (\d+)/.exec(message);
   let reason = message
