@@ -85,7 +85,20 @@ export class Journal {
       runs: this.earlier.map((e) => e.runId),
     });
     const failures = await dns.cleanup(records);
-    const failed = new Set(failures.map((f) => f.record));
+    // A name the policy no longer allows (its certificate left the configuration) can never be
+    // removed by this function: it is reported once and forgotten (a TXT value is harmless, and
+    // the message says how to remove it by hand), not retried and logged on every run.
+    const denied = failures.filter((f) => f.error.name === 'DnsAccessDeniedError');
+    for (const { record, error } of denied) {
+      this.logger.warn('dns value left behind: not allowed to remove it', {
+        name: record.name,
+        zoneId: record.zoneId,
+        error: error.message,
+      });
+    }
+    const failed = new Set(
+      failures.filter((f) => f.error.name !== 'DnsAccessDeniedError').map((f) => f.record),
+    );
     if (failures.length > 0) {
       this.logger.warn('dns clean-up of earlier values failed', {
         count: failures.length,

@@ -64,8 +64,10 @@ export interface Dns01Solver {
   /** The public zone that holds `domain` (the longest matching name, or `hostedZoneId`). */
   findZone(domain: string, hostedZoneId?: string): Promise<HostedZoneInfo>;
   /**
-   * Adds the values (merged with any values already at each name) in one change batch per
-   * zone, then waits for every change to be INSYNC. Returns the records whose zone failed.
+   * Adds the values (merged with any values already at each name, compare-and-swap: the exact
+   * set read is deleted and the merged one created in one request, retried on conflict), packed
+   * into as few requests per zone as Route 53's limits allow, then waits for every change to be
+   * INSYNC. Returns the records whose request failed.
    */
   present(records: TxtRecord[]): Promise<RecordFailure[]>;
   /** Waits until every value is visible at the resolvers; returns those that never were. */

@@ -1,6 +1,7 @@
 /**
- * Grouping a run's TXT records by hosted zone, so every Route 53 read and change covers a whole
- * zone, and turning one zone's failure into a failure per record of that zone.
+ * Grouping a run's TXT records by hosted zone, so one Route 53 read covers a whole zone and its
+ * changes are packed into as few requests as fit, and turning a failure into a failure per
+ * record it concerns.
  */
 import type { RecordFailure, TxtRecord } from '../core/types.js';
 import { DnsChangeError } from './errors.js';
@@ -30,7 +31,7 @@ export function valuesByName(records: TxtRecord[]): ValuesByName {
   return out;
 }
 
-/** One failure per record of a zone whose step (`doing`) failed. */
+/** One failure per record whose step (`doing`) failed in a zone. */
 export function zoneFailures(
   records: TxtRecord[],
   doing: string,

@@ -371,3 +371,26 @@ describe('idle runs', () => {
     expect((await world.state.load()).schedules.get('www')?.lastAction).toBe('issued');
   });
 });
+
+describe('journal clean-up of a name the policy no longer allows', () => {
+  it('is reported once and forgotten; other leftovers are still cleaned', async () => {
+    // Prepare: a killed run left two values; one name left the configuration (and the policy).
+    const world = clockedWorld(config([{ name: 'www' }]));
+    const denied = { zoneId: 'ZEXAMPLECOM', name: '_acme-challenge.gone.example.com', value: 'a' };
+    const allowed = { zoneId: 'ZEXAMPLECOM', name: '_acme-challenge.www.example.com', value: 'b' };
+    await world.state.putDnsJournal('killed', [denied, allowed]);
+    world.dns.cleanupError = (record) =>
+      record.value === 'a'
+        ? Object.assign(new Error('not allowed to remove TXT _acme-challenge.gone.example.com'), {
+            name: 'DnsAccessDeniedError',
+          })
+        : undefined;
+
+    // Act
+    await run(request(), world.deps);
+
+    // Assess
+    expect(world.dns.cleaned[0]).toEqual([denied, allowed]);
+    expect((await world.state.load()).dnsJournal).toEqual([]);
+  });
+});

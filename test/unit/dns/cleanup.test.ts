@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DnsChangeError } from '../../../lambda/dns/errors.js';
+import { DnsAccessDeniedError, DnsChangeError } from '../../../lambda/dns/errors.js';
 import { Route53Dns01Solver } from '../../../lambda/dns/route53-solver.js';
 import { FakeRoute53, fakeTime } from './fake-route53.js';
 
@@ -195,5 +195,60 @@ describe('Route53Dns01Solver.cleanup', () => {
     ).toHaveLength(5);
     expect(fake.txtValues('ZCOM', NAME)).toEqual(['mine']);
     expect(fake.find('ZORG', '_acme-challenge.example.org')).toBeUndefined();
+  });
+
+  it.each([
+    [
+      'AccessDenied (REST-XML)',
+      () =>
+        Object.assign(
+          new Error(
+            'User: arn:aws:sts::1:assumed-role/r is not authorized to perform: route53:ChangeResourceRecordSets',
+          ),
+          { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } },
+        ),
+    ],
+    [
+      'AccessDeniedException',
+      () => Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }),
+    ],
+    [
+      'HTTP 403 only',
+      () =>
+        Object.assign(new Error('Forbidden'), {
+          name: 'Unknown',
+          $metadata: { httpStatusCode: 403 },
+        }),
+    ],
+  ])('cleans up the allowed names when one name is denied (%s)', async (_, denial) => {
+    // Prepare: the IAM condition is ForAllValues over the request's names, so one name the
+    // policy no longer lists denies the whole request
+    const { solver, fake } = setup();
+    const gone = '_acme-challenge.retired.example.com';
+    const kept = '_acme-challenge.www.example.com';
+    fake.putTxt('ZCOM', NAME, ['a'], 60);
+    fake.putTxt('ZCOM', gone, ['b'], 60);
+    fake.putTxt('ZCOM', kept, ['c', 'theirs'], 60);
+    fake.beforeChange = (input) => {
+      const names = input.ChangeBatch.Changes.map((c) => c.ResourceRecordSet.Name);
+      if (names.includes(`${gone}.`)) throw denial();
+    };
+    const denied = ours('b', 'ZCOM', gone);
+
+    // Act
+    const failures = await solver.cleanup([ours('a'), denied, ours('c', 'ZCOM', kept)]);
+
+    // Assess: one request denied, then one per name
+    expect(failures.map((f) => f.record)).toEqual([denied]);
+    expect(failures[0]?.error).toBeInstanceOf(DnsAccessDeniedError);
+    expect(failures[0]?.error).toBeInstanceOf(DnsChangeError);
+    expect(failures[0]?.error.name).toBe('DnsAccessDeniedError');
+    expect(failures[0]?.error.message).toMatch(
+      /^could not remove TXT _acme-challenge\.retired\.example\.com in hosted zone ZCOM: access denied \(.+\); TXT _acme-challenge\.retired\.example\.com is no longer in the function's IAM policy .*: remove it by hand, or leave it to expire harmlessly/,
+    );
+    expect(changes()).toHaveLength(4);
+    expect(fake.find('ZCOM', NAME)).toBeUndefined();
+    expect(fake.txtValues('ZCOM', kept)).toEqual(['theirs']);
+    expect(fake.txtValues('ZCOM', gone)).toEqual(['b']);
   });
 });

@@ -5,7 +5,11 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { HostedZoneError, ZoneNotFoundError } from '../../../lambda/dns/errors.js';
+import {
+  DuplicateZoneError,
+  HostedZoneError,
+  ZoneNotFoundError,
+} from '../../../lambda/dns/errors.js';
 import { Route53Dns01Solver } from '../../../lambda/dns/route53-solver.js';
 import { FakeRoute53 } from './fake-route53.js';
 
@@ -133,6 +137,48 @@ describe('Route53Dns01Solver.findZone', () => {
     // Assess
     expect(zone).toEqual({ id: 'Z2', name: 'example.org' });
     expect(r53.commandCalls(ListHostedZonesByNameCommand)).toHaveLength(2);
+  });
+
+  describe('with two public zones of one name', () => {
+    beforeEach(() => {
+      r53.reset();
+      new FakeRoute53([
+        { id: 'ZOLD', name: 'example.com' },
+        { id: 'ZNEW', name: 'example.com' },
+        { id: 'ZSUB', name: 'dev.example.com' },
+        { id: 'ZPRIV', name: 'dev.example.com', private: true },
+      ]).install(r53);
+    });
+
+    it('throws DuplicateZoneError naming the domain, the zone name, both ids and the fix', async () => {
+      // Act
+      const error = await solver()
+        .findZone('*.www.example.com')
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(DuplicateZoneError);
+      expect((error as Error).name).toBe('DuplicateZoneError');
+      expect((error as Error).message).toBe(
+        'domain "www.example.com" is in 2 public Route 53 hosted zones named "example.com" (ZOLD, ZNEW): set hostedZoneId to the one your registrar delegates the domain to (the zone whose name servers the domain\'s NS records list)',
+      );
+    });
+
+    it('uses the zone given by hostedZoneId', async () => {
+      // Act
+      const zone = await solver().findZone('www.example.com', 'ZNEW');
+
+      // Assess
+      expect(zone).toEqual({ id: 'ZNEW', name: 'example.com' });
+    });
+
+    it('still picks a longer zone that is unique (a private twin does not count)', async () => {
+      // Act
+      const zone = await solver().findZone('api.dev.example.com');
+
+      // Assess
+      expect(zone).toEqual({ id: 'ZSUB', name: 'dev.example.com' });
+    });
   });
 
   describe('with hostedZoneId', () => {
