@@ -218,7 +218,12 @@ async function runLocked(
   const issueCtx: IssueContext = {
     dns: deps.dns,
     // The batch read is authoritative: an absent account secret means a new account.
-    openOrders: () => deps.openOrders(loaded.extra.get(accountSecret) ?? ''),
+    openOrders: async () => {
+      // An account secret that cannot be read (scheduled for deletion, say) is not a new account.
+      const unreadable = loaded.extraErrors?.get(accountSecret);
+      if (unreadable) throw unreadable;
+      return deps.openOrders(loaded.extra.get(accountSecret) ?? '');
+    },
     concurrency: config.concurrency,
     logger,
     remainingMs: scope.remainingMs,

@@ -6,11 +6,21 @@
  * A renewal is written as a new version labelled AWSPENDING and promoted to AWSCURRENT once it
  * is imported; until then consumers keep reading the previous certificate, and a run cut off
  * between the two steps leaves a pending version the next run finishes deploying.
+ *
+ * Pending versions are found from hints the state table keeps (`pendingHints`), not from
+ * ListSecrets, which "might not reflect changes from the last five minutes"
+ * (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecrets.html), so a
+ * quick re-invoke would miss a version written moments ago. ListSecrets is read only on request
+ * (`scanPending`, once, when migrating from the first version, which kept no hints).
+ *
+ * A per-secret error of the batch read (a secret scheduled for deletion, a KMS key that refuses)
+ * fails that certificate only; the others load normally.
  */
 import { createHash } from 'node:crypto';
 import {
   BatchGetSecretValueCommand,
   CreateSecretCommand,
+  DeleteSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
@@ -25,11 +35,42 @@ const BATCH = 20;
 export const PENDING = 'AWSPENDING';
 export const CURRENT = 'AWSCURRENT';
 
+/** A Secrets Manager call failed; the message names the secret, never its value. */
 export class StoreError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'StoreError';
   }
+}
+
+/**
+ * The secret is scheduled for deletion: Secrets Manager refuses to read or write it until it is
+ * restored (BatchGetSecretValue reports `InvalidRequestException`, "marked for deletion";
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_BatchGetSecretValue.html,
+ * https://docs.aws.amazon.com/secretsmanager/latest/userguide/manage_restore-secret.html).
+ */
+export class SecretScheduledForDeletionError extends StoreError {
+  constructor(
+    readonly secretName: string,
+    /** The certificate the secret holds, when it is a certificate's secret. */
+    readonly certificateName?: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `secret ${secretName} is scheduled for deletion: restore it with \`aws secretsmanager restore-secret --secret-id ${secretName}\`${
+        certificateName === undefined
+          ? ''
+          : `, or remove certificate ${certificateName} from the configuration`
+      }`,
+      options,
+    );
+    this.name = 'SecretScheduledForDeletionError';
+  }
+}
+
+/** Secrets Manager's words for an operation on a secret scheduled for deletion. */
+function isDeletionScheduled(code: string | undefined, message: string | undefined): boolean {
+  return code === 'InvalidRequestException' && /deletion|deleted/i.test(message ?? '');
 }
 
 /** What the store holds for one certificate. */
@@ -41,6 +82,45 @@ export interface StoredState {
   pending?: { value: StoredCertificate; versionId: string };
   /** The current secret exists but is not a readable certificate. */
   unreadable?: string;
+  /**
+   * The secret could not be read at all (a {@link SecretScheduledForDeletionError}, or a
+   * {@link StoreError} for anything else): this certificate fails, nothing is known about it.
+   */
+  error?: Error;
+}
+
+/** Options of {@link SecretsStore.loadCertificates}. */
+export interface LoadOptions {
+  /**
+   * Certificate name -> version id of an AWSPENDING version the state table remembers: the
+   * AWSPENDING version of exactly these certificates is read.
+   * @default - none
+   */
+  readonly pendingHints?: ReadonlyMap<string, string>;
+  /**
+   * Also list the prefix's secrets (ListSecrets, lagging by minutes) for pending versions no
+   * hint names; used once, to migrate from a version that kept no hints.
+   * @default false
+   */
+  readonly scanPending?: boolean;
+}
+
+/** Options of {@link SecretsStore.deleteSecret}; AWS takes at most one of the two. */
+export interface DeleteSecretOptions {
+  /** Delete at once, with no recovery window. */
+  readonly forceDeleteWithoutRecovery?: boolean;
+  /**
+   * Days (7 to 30) the secret can still be restored.
+   * @default - 30, Secrets Manager's default
+   */
+  readonly recoveryWindowInDays?: number;
+}
+
+/** What one batch read found: values, and the secrets that could not be read. */
+export interface BatchRead {
+  values: Map<string, { text: string; versionId?: string }>;
+  /** Secret name -> why it could not be read (missing secrets are in neither map). */
+  errors: Map<string, StoreError>;
 }
 
 export interface SecretsStoreOptions {
@@ -116,11 +196,25 @@ export class SecretsStore {
   /**
    * Reads the AWSCURRENT value of many secrets, 20 per call. Missing secrets are absent from
    * the map.
+   * @throws StoreError for the first secret that exists but could not be read.
    */
   async readMany(
     secretNames: string[],
   ): Promise<Map<string, { text: string; versionId?: string }>> {
+    const { values, errors } = await this.readBatch(secretNames);
+    const [first] = errors.values();
+    if (first) throw first;
+    return values;
+  }
+
+  /**
+   * Reads the AWSCURRENT value of many secrets, 20 per call, and never throws for one secret:
+   * a per-secret error of BatchGetSecretValue (its `Errors` list) is returned for that secret.
+   * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_BatchGetSecretValue.html
+   */
+  async readBatch(secretNames: string[]): Promise<BatchRead> {
     const values = new Map<string, { text: string; versionId?: string }>();
+    const errors = new Map<string, StoreError>();
     const batches: string[][] = [];
     for (let i = 0; i < secretNames.length; i += BATCH)
       batches.push(secretNames.slice(i, i + BATCH));
@@ -133,17 +227,32 @@ export class SecretsStore {
             values.set(value.Name, { text: value.SecretString, versionId: value.VersionId });
         }
         for (const error of out.Errors ?? []) {
+          const id = error.SecretId;
+          if (id === undefined) continue;
           if (error.ErrorCode === 'ResourceNotFoundException') {
-            if (error.SecretId) this.missing.add(error.SecretId);
+            this.missing.add(id);
+          } else if (isDeletionScheduled(error.ErrorCode, error.Message)) {
+            this.missing.delete(id);
+            errors.set(id, new SecretScheduledForDeletionError(id, this.certificateOf(id)));
           } else {
-            throw new StoreError(
-              `cannot read secret ${error.SecretId}: ${error.ErrorCode}: ${error.Message}`,
+            this.missing.delete(id);
+            errors.set(
+              id,
+              new StoreError(`cannot read secret ${id}: ${error.ErrorCode}: ${error.Message}`),
             );
           }
         }
       }),
     );
-    return values;
+    return { values, errors };
+  }
+
+  /** The certificate a secret name holds; undefined for internal (`_`) and foreign names. */
+  private certificateOf(secretName: string): string | undefined {
+    const head = `${this.prefix}/`;
+    if (!secretName.startsWith(head)) return undefined;
+    const rest = secretName.slice(head.length);
+    return rest.startsWith('_') || rest.includes('/') ? undefined : rest;
   }
 
   /** Names of secrets under the prefix that have a version labelled AWSPENDING. */
@@ -167,21 +276,39 @@ export class SecretsStore {
     return names;
   }
 
-  /** Loads every named certificate: current value, and a pending renewal where there is one. */
+  /**
+   * Loads every named certificate: current value, and a pending renewal for the names in
+   * `options.pendingHints` (and, with `scanPending`, those ListSecrets shows). A secret that
+   * cannot be read sets that certificate's `error`; an extra secret that cannot be read is in
+   * `extraErrors`. Only a failure of a whole call (throttled past the SDK's retries, access
+   * denied to BatchGetSecretValue) throws.
+   */
   async loadCertificates(
     names: string[],
     extraSecretNames: string[] = [],
-  ): Promise<{ states: Map<string, StoredState>; extra: Map<string, string> }> {
+    options: LoadOptions = {},
+  ): Promise<{
+    states: Map<string, StoredState>;
+    extra: Map<string, string>;
+    extraErrors: Map<string, StoreError>;
+  }> {
     const secretNames = names.map((n) => this.secretName(n));
-    const [values, pendingNames] = await Promise.all([
-      this.readMany([...secretNames, ...extraSecretNames]),
-      this.namesWithPending(),
+    const [{ values, errors }, listed] = await Promise.all([
+      this.readBatch([...secretNames, ...extraSecretNames]),
+      options.scanPending ? this.namesWithPending() : Promise.resolve(new Set<string>()),
     ]);
+    const hinted = new Set([...(options.pendingHints?.keys() ?? [])]);
     const states = new Map<string, StoredState>();
     await Promise.all(
       names.map(async (name) => {
         const secretName = this.secretName(name);
         const state: StoredState = {};
+        const error = errors.get(secretName);
+        if (error) {
+          state.error = error;
+          states.set(name, state);
+          return;
+        }
         const read = values.get(secretName);
         if (read !== undefined) {
           state.currentVersionId = read.versionId;
@@ -191,27 +318,44 @@ export class SecretsStore {
             state.unreadable = (error as Error).message;
           }
         }
-        if (pendingNames.has(secretName)) {
-          try {
-            const out = await this.client.send(
-              new GetSecretValueCommand({ SecretId: secretName, VersionStage: PENDING }),
-            );
-            if (out.VersionId)
-              state.pending = { value: parseStored(out.SecretString), versionId: out.VersionId };
-          } catch {
-            // An unreadable pending version is ignored: the next issuance replaces it, and a
-            // failed read only delays finishing its deploy to a later run.
-          }
+        if (hinted.has(name) || listed.has(secretName)) {
+          const pending = await this.readPending(secretName);
+          if (pending) state.pending = pending;
         }
         states.set(name, state);
       }),
     );
     const extra = new Map<string, string>();
+    const extraErrors = new Map<string, StoreError>();
     for (const id of extraSecretNames) {
       const value = values.get(id);
       if (value !== undefined) extra.set(id, value.text);
+      const error = errors.get(id);
+      if (error) extraErrors.set(id, error);
     }
-    return { states, extra };
+    return { states, extra, extraErrors };
+  }
+
+  /**
+   * The version labelled AWSPENDING, read by its label rather than by a remembered version id:
+   * a hint whose version was promoted since (the label moved away) then finds nothing instead
+   * of mistaking the current version for a pending one.
+   */
+  private async readPending(
+    secretName: string,
+  ): Promise<{ value: StoredCertificate; versionId: string } | undefined> {
+    try {
+      const out = await this.client.send(
+        new GetSecretValueCommand({ SecretId: secretName, VersionStage: PENDING }),
+      );
+      if (!out.VersionId) return undefined;
+      return { value: parseStored(out.SecretString), versionId: out.VersionId };
+    } catch {
+      // No AWSPENDING version (a stale hint: ResourceNotFoundException), or an unreadable one:
+      // ignored, the next issuance replaces it, and a failed read only delays finishing its
+      // deploy to a later run.
+      return undefined;
+    }
   }
 
   /** Reads one secret's current value; undefined when the secret does not exist. */
@@ -285,6 +429,41 @@ export class SecretsStore {
       this.missing.delete(secretName);
       if (tolerateExisting && error instanceof ResourceExistsException) return undefined;
       throw new StoreError(`cannot create secret ${secretName}: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Deletes a secret (the migrated `_dns-journal`). A secret already gone, or already scheduled
+   * for deletion, is success: "If you forcibly delete an already deleted or nonexistent secret,
+   * the operation does not return ResourceNotFoundException", and a scheduled one answers
+   * InvalidRequestException
+   * (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html).
+   * @returns false when there was nothing left to delete.
+   */
+  async deleteSecret(secretName: string, options: DeleteSecretOptions = {}): Promise<boolean> {
+    if (options.forceDeleteWithoutRecovery && options.recoveryWindowInDays !== undefined) {
+      // AWS refuses the pair in one call; say so before asking it.
+      throw new StoreError(
+        `cannot delete secret ${secretName}: give forceDeleteWithoutRecovery or recoveryWindowInDays, not both`,
+      );
+    }
+    try {
+      await this.client.send(
+        new DeleteSecretCommand({
+          SecretId: secretName,
+          ForceDeleteWithoutRecovery: options.forceDeleteWithoutRecovery,
+          RecoveryWindowInDays: options.recoveryWindowInDays,
+        }),
+      );
+      this.missing.delete(secretName);
+      return true;
+    } catch (error) {
+      const e = error as { name?: string; message?: string };
+      if (e.name === 'ResourceNotFoundException' || isDeletionScheduled(e.name, e.message))
+        return false;
+      throw new StoreError(`cannot delete secret ${secretName}: ${describe(error)}`, {
         cause: error,
       });
     }

@@ -1,8 +1,10 @@
 import {
   BatchGetSecretValueCommand,
   CreateSecretCommand,
+  DeleteSecretCommand,
   GetSecretValueCommand,
   InternalServiceError,
+  InvalidRequestException,
   ListSecretsCommand,
   PutSecretValueCommand,
   ResourceExistsException,
@@ -17,6 +19,7 @@ import {
   CURRENT,
   PENDING,
   parseStored,
+  SecretScheduledForDeletionError,
   SecretsStore,
   StoreError,
 } from '../../../lambda/store/secrets-store.js';
@@ -196,6 +199,7 @@ describe('SecretsStore', () => {
       const { states, extra } = await store().loadCertificates(
         ['www', 'bad', 'new'],
         ['acme-renewer/_dns-journal', 'acme-renewer/_acme-account-x'],
+        { scanPending: true },
       );
 
       // Assess
@@ -239,7 +243,7 @@ describe('SecretsStore', () => {
       });
 
       // Act
-      const { states } = await store().loadCertificates(['a', 'b']);
+      const { states } = await store().loadCertificates(['a', 'b'], [], { scanPending: true });
 
       // Assess
       expect(sm.commandCalls(ListSecretsCommand)[1]?.args[0].input.NextToken).toBe('page-2');
@@ -447,6 +451,289 @@ describe('SecretsStore', () => {
       await expect(store().promote('www', 'new-v', 'old-v')).rejects.toThrow(
         /cannot promote the new version of acme-renewer\/www/,
       );
+    });
+  });
+
+  describe('per-secret read errors', () => {
+    // Secrets Manager's answer for a secret scheduled for deletion.
+    const deletion =
+      "You can't perform this operation on the secret because it was marked for deletion.";
+
+    it('fails only the certificate whose secret is scheduled for deletion, saying how to restore it', async () => {
+      // Prepare
+      sm.on(BatchGetSecretValueCommand).resolves({
+        SecretValues: [
+          {
+            Name: 'acme-renewer/api',
+            SecretString: JSON.stringify(certificate()),
+            VersionId: 'a1',
+          },
+        ],
+        Errors: [
+          { SecretId: 'acme-renewer/www', ErrorCode: 'InvalidRequestException', Message: deletion },
+        ],
+      });
+
+      // Act
+      const { states } = await store().loadCertificates(['www', 'api']);
+
+      // Assess
+      const error = states.get('www')?.error;
+      expect(error).toBeInstanceOf(SecretScheduledForDeletionError);
+      expect(error).toBeInstanceOf(StoreError);
+      expect(error?.name).toBe('SecretScheduledForDeletionError');
+      expect(error?.message).toBe(
+        'secret acme-renewer/www is scheduled for deletion: restore it with `aws secretsmanager restore-secret --secret-id acme-renewer/www`, or remove certificate www from the configuration',
+      );
+      expect(states.get('www')?.current).toBeUndefined();
+      expect(states.get('api')?.current).toEqual(certificate());
+      expect(states.get('api')?.error).toBeUndefined();
+    });
+
+    it('fails a certificate with a StoreError for any other per-secret error', async () => {
+      // Prepare
+      sm.on(BatchGetSecretValueCommand).resolves({
+        Errors: [
+          { SecretId: 'acme-renewer/www', ErrorCode: 'DecryptionFailure', Message: 'KMS said no' },
+          { SecretId: 'acme-renewer/new', ErrorCode: 'ResourceNotFoundException', Message: 'no' },
+        ],
+      });
+
+      // Act
+      const { states } = await store().loadCertificates(['www', 'new']);
+
+      // Assess
+      const error = states.get('www')?.error;
+      expect(error).toBeInstanceOf(StoreError);
+      expect(error).not.toBeInstanceOf(SecretScheduledForDeletionError);
+      expect(error?.message).toBe(
+        'cannot read secret acme-renewer/www: DecryptionFailure: KMS said no',
+      );
+      expect(states.get('new')).toEqual({});
+    });
+
+    it('reports an unreadable extra secret apart, without a certificate to remove', async () => {
+      // Prepare
+      sm.on(BatchGetSecretValueCommand).resolves({
+        Errors: [
+          {
+            SecretId: 'acme-renewer/_acme-account-x',
+            ErrorCode: 'InvalidRequestException',
+            Message: deletion,
+          },
+        ],
+      });
+
+      // Act
+      const { extra, extraErrors } = await store().loadCertificates(
+        [],
+        ['acme-renewer/_acme-account-x'],
+      );
+
+      // Assess
+      expect(extra.size).toBe(0);
+      const error = extraErrors.get('acme-renewer/_acme-account-x');
+      expect(error).toBeInstanceOf(SecretScheduledForDeletionError);
+      expect(error?.message).toMatch(/restore-secret --secret-id acme-renewer\/_acme-account-x`$/);
+    });
+
+    it('still lets readMany throw for a secret scheduled for deletion', async () => {
+      // Prepare
+      sm.on(BatchGetSecretValueCommand).resolves({
+        Errors: [
+          { SecretId: 'acme-renewer/www', ErrorCode: 'InvalidRequestException', Message: deletion },
+        ],
+      });
+
+      // Act & Assess
+      await expect(store().readMany(['acme-renewer/www'])).rejects.toBeInstanceOf(
+        SecretScheduledForDeletionError,
+      );
+    });
+  });
+
+  describe('pending versions from hints', () => {
+    it('finds a just-written pending version that ListSecrets does not show yet', async () => {
+      // Prepare: ListSecrets lags, it still lists only the current version
+      const pending = certificate({ serial: 'bb' });
+      sm.on(BatchGetSecretValueCommand).resolves({
+        SecretValues: [
+          {
+            Name: 'acme-renewer/www',
+            SecretString: JSON.stringify(certificate()),
+            VersionId: 'cur-1',
+          },
+          {
+            Name: 'acme-renewer/api',
+            SecretString: JSON.stringify(certificate()),
+            VersionId: 'api-1',
+          },
+        ],
+      });
+      sm.on(ListSecretsCommand).resolves({
+        SecretList: [
+          { Name: 'acme-renewer/www', SecretVersionsToStages: { 'cur-1': ['AWSCURRENT'] } },
+        ],
+      });
+      sm.on(GetSecretValueCommand, {
+        SecretId: 'acme-renewer/www',
+        VersionStage: 'AWSPENDING',
+      }).resolves({ SecretString: JSON.stringify(pending), VersionId: 'pend-2' });
+
+      // Act
+      const { states } = await store().loadCertificates(['www', 'api'], [], {
+        pendingHints: new Map([['www', 'pend-2']]),
+      });
+
+      // Assess
+      expect(states.get('www')?.pending).toEqual({ value: pending, versionId: 'pend-2' });
+      expect(states.get('api')?.pending).toBeUndefined();
+      expect(sm.commandCalls(ListSecretsCommand)).toHaveLength(0);
+      expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
+        { SecretId: 'acme-renewer/www', VersionStage: 'AWSPENDING' },
+      ]);
+    });
+
+    it('ignores a stale hint whose version was promoted since', async () => {
+      // Prepare
+      sm.on(BatchGetSecretValueCommand).resolves({
+        SecretValues: [
+          {
+            Name: 'acme-renewer/www',
+            SecretString: JSON.stringify(certificate()),
+            VersionId: 'v2',
+          },
+        ],
+      });
+      sm.on(GetSecretValueCommand).rejects(
+        notFound(
+          "Secrets Manager can't find the specified secret value for staging label: AWSPENDING",
+        ),
+      );
+
+      // Act
+      const { states } = await store().loadCertificates(['www'], [], {
+        pendingHints: new Map([['www', 'v2']]),
+      });
+
+      // Assess
+      expect(states.get('www')?.pending).toBeUndefined();
+      expect(states.get('www')?.current).toEqual(certificate());
+      expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    });
+
+    it('reads no pending version and lists nothing without hints or scanPending', async () => {
+      // Prepare
+      sm.on(BatchGetSecretValueCommand).resolves({
+        SecretValues: [
+          {
+            Name: 'acme-renewer/www',
+            SecretString: JSON.stringify(certificate()),
+            VersionId: 'v1',
+          },
+        ],
+      });
+
+      // Act
+      const { states } = await store().loadCertificates(['www']);
+
+      // Assess
+      expect(states.get('www')?.current).toEqual(certificate());
+      expect(sm.commandCalls(ListSecretsCommand)).toHaveLength(0);
+      expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    });
+
+    it('reads a pending version once when both a hint and the scan name it', async () => {
+      // Prepare
+      sm.on(BatchGetSecretValueCommand).resolves({ SecretValues: [] });
+      sm.on(ListSecretsCommand).resolves({
+        SecretList: [{ Name: 'acme-renewer/www', SecretVersionsToStages: { p: ['AWSPENDING'] } }],
+      });
+      sm.on(GetSecretValueCommand).resolves({
+        SecretString: JSON.stringify(certificate()),
+        VersionId: 'p',
+      });
+
+      // Act
+      const { states } = await store().loadCertificates(['www'], [], {
+        pendingHints: new Map([['www', 'p']]),
+        scanPending: true,
+      });
+
+      // Assess
+      expect(states.get('www')?.pending?.versionId).toBe('p');
+      expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    });
+  });
+
+  describe('deleteSecret', () => {
+    it('deletes with the options given', async () => {
+      // Prepare
+      sm.on(DeleteSecretCommand).resolves({ Name: 'acme-renewer/_dns-journal' });
+
+      // Act
+      const deleted = await store().deleteSecret('acme-renewer/_dns-journal', {
+        forceDeleteWithoutRecovery: true,
+      });
+
+      // Assess
+      expect(deleted).toBe(true);
+      const input = sm.commandCalls(DeleteSecretCommand)[0]?.args[0].input;
+      expect(input?.SecretId).toBe('acme-renewer/_dns-journal');
+      expect(input?.ForceDeleteWithoutRecovery).toBe(true);
+      expect(input?.RecoveryWindowInDays).toBeUndefined();
+    });
+
+    it('passes a recovery window', async () => {
+      // Prepare
+      sm.on(DeleteSecretCommand).resolves({});
+
+      // Act
+      await store().deleteSecret('acme-renewer/_dns-journal', { recoveryWindowInDays: 7 });
+
+      // Assess
+      const input = sm.commandCalls(DeleteSecretCommand)[0]?.args[0].input;
+      expect(input?.RecoveryWindowInDays).toBe(7);
+      expect(input?.ForceDeleteWithoutRecovery).toBeUndefined();
+    });
+
+    it('treats a secret already gone or already scheduled for deletion as success', async () => {
+      // Prepare
+      sm.on(DeleteSecretCommand, { SecretId: 'acme-renewer/gone' }).rejects(notFound());
+      sm.on(DeleteSecretCommand, { SecretId: 'acme-renewer/scheduled' }).rejects(
+        new InvalidRequestException({
+          message:
+            "You can't perform this operation on the secret because it was marked for deletion.",
+          $metadata: {},
+        }),
+      );
+
+      // Act & Assess
+      expect(await store().deleteSecret('acme-renewer/gone')).toBe(false);
+      expect(await store().deleteSecret('acme-renewer/scheduled')).toBe(false);
+    });
+
+    it('wraps any other error with the secret name', async () => {
+      // Prepare
+      sm.on(DeleteSecretCommand).rejects(
+        new InvalidRequestException({ message: 'secret is replicated', $metadata: {} }),
+      );
+
+      // Act & Assess
+      await expect(store().deleteSecret('acme-renewer/_dns-journal')).rejects.toThrow(
+        /cannot delete secret acme-renewer\/_dns-journal: InvalidRequestException: secret is replicated/,
+      );
+    });
+
+    it('refuses both options at once without calling AWS', async () => {
+      // Act & Assess
+      await expect(
+        store().deleteSecret('acme-renewer/x', {
+          forceDeleteWithoutRecovery: true,
+          recoveryWindowInDays: 7,
+        }),
+      ).rejects.toThrow(/not both/);
+      expect(sm.commandCalls(DeleteSecretCommand)).toHaveLength(0);
     });
   });
 });
