@@ -46,6 +46,9 @@ export interface StateTable {
   items(): Promise<Record<string, unknown>[]>;
   /** Deletes every item; the table stays. */
   clear(): Promise<void>;
+  /** DynamoDB operations received since the start or the last reset, in order (e.g. `PutItem`). */
+  readonly calls: ReadonlyArray<string>;
+  resetCalls(): void;
   close(): Promise<void>;
 }
 
@@ -107,6 +110,12 @@ export async function startStateTable(options: StateTableOptions = {}): Promise<
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
+  // Counted beside dynalite's own handler: the operation is the X-Amz-Target suffix.
+  let calls: string[] = [];
+  server.on('request', (req: { headers: Record<string, string | string[] | undefined> }) => {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    calls.push(target.slice(target.indexOf('.') + 1));
+  });
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -155,6 +164,12 @@ export async function startStateTable(options: StateTableOptions = {}): Promise<
     tableName,
     client,
     items: async () => (await scanAll(client, tableName)).map(fromItem),
+    get calls() {
+      return [...calls];
+    },
+    resetCalls: () => {
+      calls = [];
+    },
     clear: async () => {
       const keys = (await scanAll(client, tableName)).map((item) => ({
         pk: item.pk as AttributeValue,
