@@ -26,6 +26,8 @@ export interface CallRecord {
   operation: string;
   region: string;
   status: number;
+  /** The error code answered (e.g. `Throttling`), when the call failed. */
+  errorCode?: string;
 }
 
 /** Everything a request may touch. */
@@ -225,6 +227,7 @@ async function handle(
         ? caught
         : new ApiError('InternalFailure', `Emulator failure: ${(caught as Error).message}`, 500);
     record.status = error.status;
+    record.errorCode = error.code;
     sendError(res, routed.protocol, error, requestId);
   }
 }
