@@ -76,6 +76,8 @@ export interface StateSnapshot {
   schedules: Map<string, CertificateSchedule>;
   /** True once the first-contract `_dns-journal` secret has been migrated (or never existed). */
   migrated: boolean;
+  /** New orders placed recently (empty when none). */
+  ledger: RateLedger;
 }
 
 /** The last run's report as kept in the table (no key material, size-bounded by the adapter). */
@@ -115,6 +117,8 @@ export interface StateStore {
   markMigrated(): Promise<void>;
   putReport(report: StoredReport): Promise<void>;
   getReport(): Promise<StoredReport | undefined>;
+  /** Replaces the rate-limit ledger (the caller drops entries older than every window). */
+  putLedger(ledger: RateLedger): Promise<void>;
 }
 
 /**
@@ -138,4 +142,39 @@ export class CaTimeoutError extends Error {
     super(message, options);
     this.name = 'CaTimeoutError';
   }
+}
+
+/**
+ * ACME Renewal Information (RFC 9773) for one certificate: the window the CA suggests renewing
+ * in, when to ask again, and why (the CA may pull a window forward, e.g. for a mass revocation).
+ */
+export interface RenewalInfo {
+  /** The RFC 9773 certID (`base64url(AKI keyIdentifier).base64url(serial DER)`). */
+  certId: string;
+  /** Suggested window start and end. */
+  start: Date;
+  end: Date;
+  /** The CA's explanation URL, when it gave one. */
+  explanationUrl?: string;
+  /** From the Retry-After header (or a default): no new request for this certificate before. */
+  retryAfter: Date;
+}
+
+/**
+ * The rate-limit ledger kept in the state table: the new orders this deployment placed, per CA,
+ * over the CA's sliding windows. Pure data; lambda/core/ledger.ts decides with it.
+ */
+export interface RateLedger {
+  /** One entry per order placed: which CA, when, for which registered domains and name set. */
+  orders: Array<{
+    directoryUrl: string;
+    /** ISO 8601. */
+    at: string;
+    /** Registered domains (Public Suffix List) of the order's identifiers, deduplicated. */
+    registeredDomains: string[];
+    /** The order's identifiers, sorted and joined with commas (the "exact set"). */
+    nameSet: string;
+    /** A renewal that sent `replaces` (ARI): exempt from Let's Encrypt's limits. */
+    replaces: boolean;
+  }>;
 }
