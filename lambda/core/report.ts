@@ -24,10 +24,17 @@ export function toResult(work: Work, dryRun: boolean, renewBeforeDays?: number):
   };
   const decision = work.decision?.reason ?? '';
   if (work.failure) {
+    // A key type a load balancer refuses, or a full load balancer, does not clear by itself.
+    const until =
+      work.failure.name === 'ListenerKeyTypeError'
+        ? 'it is not served until keyType is one the load balancer takes'
+        : work.failure.name === 'ListenerQuotaError'
+          ? "it is not served until the load balancer's certificate quota has room"
+          : 'the next run finishes the deploy';
     const kept = work.stored
       ? work.state.current
-        ? `the new certificate (serial ${work.stored.serial}) is stored as AWSPENDING and the previous one stays current and served; the next run finishes the deploy`
-        : `the new certificate (serial ${work.stored.serial}) is stored; the next run finishes the deploy`
+        ? `the new certificate (serial ${work.stored.serial}) is stored as AWSPENDING and the previous one stays current and served; ${until}`
+        : `the new certificate (serial ${work.stored.serial}) is stored; ${until}`
       : work.state.current
         ? 'the previous certificate stays stored and served'
         : 'nothing was stored';
@@ -38,7 +45,11 @@ export function toResult(work: Work, dryRun: boolean, renewBeforeDays?: number):
       ...base,
       action: 'failed',
       reason: redact(reason),
-      error: redact(work.failure.message),
+      error: redact(
+        work.attempts.length > 0
+          ? `${work.failure.message} (before that: ${work.attempts.join('; ')})`
+          : work.failure.message,
+      ),
     };
   }
   if (work.deferred) return { ...base, action: 'deferred', reason: work.deferred };
@@ -51,8 +62,17 @@ export function toResult(work: Work, dryRun: boolean, renewBeforeDays?: number):
     return { ...base, action: 'unchanged', reason: `dry run, nothing changed; ${what}` };
   }
   const hadCertificate = work.state.current !== undefined;
-  if (work.issued)
-    return { ...base, action: hadCertificate ? 'renewed' : 'issued', reason: decision };
+  if (work.issued) {
+    const fallback =
+      work.attempts.length > 0
+        ? `; issued by ${work.issued.directoryUrl} after ${work.attempts.join('; ')}`
+        : '';
+    return {
+      ...base,
+      action: hadCertificate ? 'renewed' : 'issued',
+      reason: redact(`${decision}${fallback}`),
+    };
+  }
   if (work.resume) {
     return {
       ...base,
