@@ -87,6 +87,13 @@ export interface RenewedCertificate {
    * @default - none: the certificate is only stored in Secrets Manager
    */
   readonly listeners?: CertificateListener[];
+  /**
+   * ACME profile for this certificate (Let's Encrypt: `classic`, `tlsserver`, `shortlived`),
+   * instead of the renewer's `profile`. The function checks it against the directory's
+   * `meta.profiles`; changing it reissues the certificate.
+   * @default - the renewer's `profile`
+   */
+  readonly profile?: string;
 }
 
 /** External Account Binding, for CAs that require it (ZeroSSL, Google Trust Services, ...). */
@@ -95,6 +102,52 @@ export interface ExternalAccountBinding {
   readonly keyId: string;
   /** The secret holding the CA's HMAC key (base64url), as a plain string. */
   readonly hmacKeySecret: secretsmanager.ISecret;
+}
+
+/** A further CA, tried in order for a certificate its primary CA refuses, fails or rate-limits. */
+export interface FallbackCa {
+  /** The CA's ACME directory. */
+  readonly directory: AcmeDirectory;
+  /**
+   * Contact e-mail of the ACME account at this CA.
+   * @default - no contact
+   */
+  readonly email?: string;
+  /**
+   * External Account Binding for the account at this CA (the function may read the secret).
+   * @default - none
+   */
+  readonly externalAccountBinding?: ExternalAccountBinding;
+}
+
+/** A CA rate limit: at most `count` in any `window`. */
+export interface RateBudget {
+  /** How many (a whole number, at least 1). */
+  readonly count: number;
+  /** The sliding window the count applies to (more than 0, at most a year). */
+  readonly window: Duration;
+}
+
+/**
+ * The CA's rate limits the function keeps each run under. Renewals that send `replaces`
+ * (ARI) do not count against them.
+ */
+export interface CaRateLimits {
+  /**
+   * New orders per account.
+   * @default - Let's Encrypt's: 300 per 3 hours
+   */
+  readonly newOrdersPerWindow?: RateBudget;
+  /**
+   * Certificates per registered domain (Public Suffix List).
+   * @default - Let's Encrypt's: 50 per 7 days
+   */
+  readonly certificatesPerRegisteredDomain?: RateBudget;
+  /**
+   * Certificates for the exact same set of names.
+   * @default - Let's Encrypt's: 5 per 7 days
+   */
+  readonly duplicateCertificates?: RateBudget;
 }
 
 /** Props of {@link CertificateRenewer}. */
@@ -121,6 +174,30 @@ export interface CertificateRenewerProps {
    * @default - the CA's default chain
    */
   readonly preferredChain?: string;
+  /**
+   * ACME profile for every certificate without its own (Let's Encrypt: `classic`, `tlsserver`,
+   * `shortlived`), checked by the function against the directory's `meta.profiles`. For the
+   * Let's Encrypt profiles the construct warns at synth when the schedule runs too seldom for
+   * the profile's certificate lifetime.
+   * @default - none: the CA's default profile
+   */
+  readonly profile?: string;
+  /**
+   * Use ACME Renewal Information (RFC 9773) when the CA offers it: the CA says when to renew.
+   * @default true
+   */
+  readonly ari?: boolean;
+  /**
+   * Further CAs, tried in order for a certificate the primary CA (`directory`) refuses, fails
+   * or rate-limits; the next renewal tries the primary again.
+   * @default - none
+   */
+  readonly fallbackCas?: FallbackCa[];
+  /**
+   * The primary CA's rate limits, for a CA other than Let's Encrypt.
+   * @default - Let's Encrypt's published limits
+   */
+  readonly rateLimits?: CaRateLimits;
   /**
    * Renew when less than this remains before expiry (whole days).
    * @default - when less than a third of the certificate's lifetime remains
@@ -173,7 +250,8 @@ export interface CertificateRenewerProps {
   readonly alarmEmail?: string;
   /**
    * Alarm when a certificate has less than this left before it expires.
-   * @default Duration.days(14)
+   * @default - Duration.days(14), or half the time left at renewal when a known short-lived
+   * profile (Let's Encrypt `shortlived`: 26.7 hours) makes that shorter, so the alarm can clear
    */
   readonly expiryAlarmThreshold?: Duration;
   /**

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
+  Annotations,
   Duration,
   aws_lambda_destinations as destinations,
   type aws_dynamodb as dynamodb,
@@ -30,6 +31,7 @@ import { PROJECT_ROOT, readSharedBundlingOptions, toNodejsBundling } from './bun
 import type { CertificateRenewerProps } from './certificate-renewer-props.js';
 import { acknowledgeRenewerFindings } from './nag-acknowledgements.js';
 import { listenerAccount, listenerRegion } from './policy-patterns.js';
+import { profileScheduleWarnings, shortestLead } from './profile-schedule.js';
 import { RenewerAlarms } from './renewer-alarms.js';
 import { documentFromProps, validateDocument } from './renewer-config-document.js';
 import { grantRenewerPermissions } from './renewer-permissions.js';
@@ -101,8 +103,18 @@ export class CertificateRenewer extends Construct {
         `schedule runs every ${interval.toHumanString()}: run at least every 3.5 days (twice a day is the default) so renewals and alarms stay timely`,
       );
     }
-    const expiryThreshold = props.expiryAlarmThreshold ?? Duration.days(14);
     const renewBeforeDays = this.config.renewal.renewBeforeDays;
+    const profiles = profileUsers(this.config);
+    const expiryThreshold =
+      props.expiryAlarmThreshold ?? defaultExpiryThreshold(profiles, renewBeforeDays);
+    for (const warning of profileScheduleWarnings({
+      profiles,
+      interval,
+      ...(renewBeforeDays === undefined ? {} : { renewBeforeDays }),
+      ...(props.expiryAlarmThreshold ? { expiryThreshold: props.expiryAlarmThreshold } : {}),
+    })) {
+      Annotations.of(this).addWarningV2(warning.id, warning.message);
+    }
     if (
       renewBeforeDays !== undefined &&
       expiryThreshold.toDays({ integral: false }) >= renewBeforeDays
@@ -207,9 +219,12 @@ export class CertificateRenewer extends Construct {
       acmRegions,
       listenerArns,
       ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
-      ...(props.externalAccountBinding
-        ? { eabSecret: props.externalAccountBinding.hmacKeySecret }
-        : {}),
+      eabSecrets: [
+        props.externalAccountBinding,
+        ...(props.fallbackCas ?? []).map((ca) => ca.externalAccountBinding),
+      ]
+        .filter((eab) => eab !== undefined)
+        .map((eab) => eab.hmacKeySecret),
     });
 
     this.rule = new events.Rule(this, 'Schedule', {
@@ -230,6 +245,38 @@ export class CertificateRenewer extends Construct {
     });
     acknowledgeRenewerFindings(this.role, statements, this.failureQueue);
   }
+}
+
+/** The default expiry alarm threshold, unless a known profile's certificates become due with less left. */
+export const DEFAULT_EXPIRY_ALARM_THRESHOLD = Duration.days(14);
+
+/** Each profile in use (a certificate's own, else `acme.profile`) -> the certificates using it. */
+function profileUsers(config: RenewerConfig): Map<string, string[]> {
+  const users = new Map<string, string[]>();
+  for (const cert of config.certificates) {
+    const profile = cert.profile ?? config.acme.profile;
+    if (profile === undefined || Token.isUnresolved(profile)) continue;
+    users.set(profile, [...(users.get(profile) ?? []), cert.name]);
+  }
+  return users;
+}
+
+/**
+ * 14 days, or half the time a known profile's certificates have left when they become due
+ * when that is shorter (a 160-hour certificate always has less than 14 days left: the alarm
+ * would never clear). Half leaves the other half to fix what the alarm reports.
+ */
+function defaultExpiryThreshold(
+  profiles: ReadonlyMap<string, readonly string[]>,
+  renewBeforeDays: number | undefined,
+): Duration {
+  const lead = shortestLead({
+    profiles,
+    ...(renewBeforeDays === undefined ? {} : { renewBeforeDays }),
+  });
+  const fallback = DEFAULT_EXPIRY_ALARM_THRESHOLD;
+  if (lead === undefined || lead.toMilliseconds() > fallback.toMilliseconds()) return fallback;
+  return Duration.minutes(Math.floor(lead.toMinutes({ integral: false }) / 2));
 }
 
 /** Copies the configuration file into the bundle: the asset hash then follows the configuration. */

@@ -43,7 +43,8 @@ export const DeploymentSchema = z.strictObject({
       error: 'must be an SNS topic ARN',
     })
     .optional(),
-  expiryAlarmDays: z.number().int().min(1).max(89).default(14),
+  // No default here: the construct fits its default (14 days) to short-lived profiles.
+  expiryAlarmDays: z.number().int().min(1).max(89).optional(),
   memorySize: z.number().int().min(128).max(10240).default(512),
   reservedConcurrency: z
     .number()
@@ -104,7 +105,7 @@ export function stackPropsFromContext(node: Node): { id: string; props: RenewerS
         : { scheduleInterval: Duration.hours(d.scheduleIntervalHours) }),
       ...(d.alarmEmail === undefined ? {} : { alarmEmail: d.alarmEmail }),
       ...(d.alarmTopicArn === undefined ? {} : { alarmTopicArn: d.alarmTopicArn }),
-      expiryAlarmDays: d.expiryAlarmDays,
+      ...(d.expiryAlarmDays === undefined ? {} : { expiryAlarmDays: d.expiryAlarmDays }),
       memorySize: d.memorySize,
       logRetention: d.logRetentionDays as logs.RetentionDays,
       ...(d.reservedConcurrency === undefined

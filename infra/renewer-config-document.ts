@@ -6,7 +6,12 @@
  */
 import { Token } from 'aws-cdk-lib';
 import { parseConfig, type RenewerConfig, type RenewerConfigInput } from '../lambda/config.js';
-import type { CertificateRenewerProps } from './certificate-renewer-props.js';
+import type {
+  CaRateLimits,
+  CertificateRenewerProps,
+  ExternalAccountBinding,
+  RateBudget,
+} from './certificate-renewer-props.js';
 
 /** A validated document, possibly holding tokens, plus what the stack derives from it. */
 export interface ConfigDocument {
@@ -21,23 +26,63 @@ function pick<T>(a: T | undefined, b: T | undefined, what: string): T | undefine
   return a ?? b;
 }
 
+type EabInput = NonNullable<RenewerConfigInput['acme']>['externalAccountBinding'];
+type RateLimitsInput = NonNullable<RenewerConfigInput['acme']>['rateLimits'];
+
+function eabDocument(eab: ExternalAccountBinding | undefined): {
+  externalAccountBinding?: EabInput;
+} {
+  if (eab === undefined) return {};
+  const secret = eab.hmacKeySecret;
+  // SecretId takes a name, a complete ARN or a partial ARN, and another account's secret needs
+  // an ARN (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html):
+  // keep a given ARN as it is. A secret imported by name has an ARN CDK builds with tokens
+  // (partition) and no suffix: its name is the exact identifier.
+  const id =
+    secret.secretFullArn ??
+    (Token.isUnresolved(secret.secretArn) ? secret.secretName : secret.secretArn);
+  return { externalAccountBinding: { kid: eab.keyId, hmacKeySecretId: id } };
+}
+
+function budgetDocument(budget: RateBudget) {
+  return { count: budget.count, windowHours: budget.window.toHours({ integral: false }) };
+}
+
+function rateLimitsDocument(limits: CaRateLimits): RateLimitsInput {
+  const { newOrdersPerWindow, certificatesPerRegisteredDomain, duplicateCertificates } = limits;
+  return {
+    ...(newOrdersPerWindow ? { newOrdersPerWindow: budgetDocument(newOrdersPerWindow) } : {}),
+    ...(certificatesPerRegisteredDomain
+      ? { certificatesPerRegisteredDomain: budgetDocument(certificatesPerRegisteredDomain) }
+      : {}),
+    ...(duplicateCertificates
+      ? { duplicateCertificates: budgetDocument(duplicateCertificates) }
+      : {}),
+  };
+}
+
 /** The configuration document (input form) the props describe. */
 export function documentFromProps(props: CertificateRenewerProps): RenewerConfigInput {
-  const eab = props.externalAccountBinding;
   return {
     acme: {
       directoryUrl: props.directory?.directoryUrl ?? 'letsencrypt-staging',
       ...(props.email === undefined ? {} : { email: props.email }),
-      ...(eab === undefined
+      ...eabDocument(props.externalAccountBinding),
+      ...(props.preferredChain === undefined ? {} : { preferredChain: props.preferredChain }),
+      ...(props.profile === undefined ? {} : { profile: props.profile }),
+      ...(props.ari === undefined ? {} : { ari: props.ari }),
+      ...(props.fallbackCas === undefined
         ? {}
         : {
-            externalAccountBinding: {
-              kid: eab.keyId,
-              // A partial ARN (secret imported by name) is not a valid SecretId: use the name.
-              hmacKeySecretId: eab.hmacKeySecret.secretFullArn ?? eab.hmacKeySecret.secretName,
-            },
+            fallback: props.fallbackCas.map((ca) => ({
+              directoryUrl: ca.directory.directoryUrl,
+              ...(ca.email === undefined ? {} : { email: ca.email }),
+              ...eabDocument(ca.externalAccountBinding),
+            })),
           }),
-      ...(props.preferredChain === undefined ? {} : { preferredChain: props.preferredChain }),
+      ...(props.rateLimits === undefined
+        ? {}
+        : { rateLimits: rateLimitsDocument(props.rateLimits) }),
     },
     renewal:
       props.renewBefore === undefined
@@ -65,6 +110,7 @@ export function documentFromProps(props: CertificateRenewerProps): RenewerConfig
         domains: cert.domains,
         ...(zoneId === undefined ? {} : { hostedZoneId: zoneId }),
         ...(cert.keyType === undefined ? {} : { keyType: cert.keyType }),
+        ...(cert.profile === undefined ? {} : { profile: cert.profile }),
         listeners: (cert.listeners ?? []).map((l, j) => {
           const what = `certificates[${i}] ("${cert.name}") listeners[${j}] listener / listenerArn`;
           const arn = pick(l.listener?.listenerArn, l.listenerArn, what);

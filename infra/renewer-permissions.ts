@@ -28,7 +28,8 @@ export interface RenewerPermissionsOptions {
   readonly acmRegions: readonly string[];
   readonly listenerArns: readonly string[];
   readonly encryptionKey?: kms.IKey;
-  readonly eabSecret?: secretsmanager.ISecret;
+  /** Secrets holding EAB HMAC keys (the primary CA's and each fallback CA's): read only. */
+  readonly eabSecrets?: readonly secretsmanager.ISecret[];
 }
 
 /** Above this many characters of zone ARNs the policy names all zones (documented). */
@@ -185,6 +186,6 @@ export function grantRenewerPermissions(
     );
   }
   for (const statement of statements) role.addToPrincipalPolicy(statement);
-  options.eabSecret?.grantRead(role);
+  for (const secret of options.eabSecrets ?? []) secret.grantRead(role);
   return statements;
 }

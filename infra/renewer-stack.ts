@@ -15,12 +15,19 @@ import {
   aws_sns as sns,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { parseConfig, type RenewerConfigInput, resolveDirectoryUrl } from '../lambda/config.js';
+import {
+  parseConfig,
+  type RenewerConfig,
+  type RenewerConfigInput,
+  resolveDirectoryUrl,
+} from '../lambda/config.js';
 import { excerpt } from '../lambda/core/excerpt.js';
 import {
   AcmeDirectory,
+  type CaRateLimits,
   CertificateRenewer,
   type CertificateRenewerProps,
+  type RateBudget,
 } from './certificate-renewer.js';
 
 /** Props of {@link RenewerStack}. */
@@ -54,7 +61,7 @@ export interface RenewerStackProps extends StackProps {
   readonly alarmTopicArn?: string;
   /**
    * Alarm below this many days until expiry.
-   * @default 14
+   * @default - 14, or less for short-lived profiles (see `CertificateRenewerProps.expiryAlarmThreshold`)
    */
   readonly expiryAlarmDays?: number;
   /**
@@ -82,7 +89,8 @@ export class RenewerStack extends Stack {
   constructor(scope: Construct, id: string, props: RenewerStackProps) {
     super(scope, id, props);
     const config = parseConfig(props.config, props.configSource);
-    const eab = config.acme.externalAccountBinding;
+    const acme = config.acme;
+    const eab = acme.externalAccountBinding;
     const kmsKeyId = config.kmsKeyId;
     if (
       kmsKeyId !== undefined &&
@@ -100,12 +108,28 @@ export class RenewerStack extends Stack {
         : {
             externalAccountBinding: {
               keyId: eab.kid,
-              hmacKeySecret: this.importSecret(eab.hmacKeySecretId),
+              hmacKeySecret: this.importSecret('EabHmacKey', eab.hmacKeySecretId),
             },
           }),
-      ...(config.acme.preferredChain === undefined
-        ? {}
-        : { preferredChain: config.acme.preferredChain }),
+      ...(acme.preferredChain === undefined ? {} : { preferredChain: acme.preferredChain }),
+      ...(acme.profile === undefined ? {} : { profile: acme.profile }),
+      ari: acme.ari,
+      fallbackCas: acme.fallback.map((ca, i) => ({
+        directory: AcmeDirectory.of(ca.directoryUrl),
+        ...(ca.email === undefined ? {} : { email: ca.email }),
+        ...(ca.externalAccountBinding === undefined
+          ? {}
+          : {
+              externalAccountBinding: {
+                keyId: ca.externalAccountBinding.kid,
+                hmacKeySecret: this.importSecret(
+                  `FallbackEabHmacKey${i}`,
+                  ca.externalAccountBinding.hmacKeySecretId,
+                ),
+              },
+            }),
+      })),
+      rateLimits: rateLimitsFromDocument(acme.rateLimits),
       ...(config.renewal.renewBeforeDays === undefined
         ? {}
         : { renewBefore: Duration.days(config.renewal.renewBeforeDays) }),
@@ -123,6 +147,7 @@ export class RenewerStack extends Stack {
         domains: c.domains,
         ...(c.hostedZoneId === undefined ? {} : { hostedZoneId: c.hostedZoneId }),
         keyType: c.keyType,
+        ...(c.profile === undefined ? {} : { profile: c.profile }),
         listeners: c.listeners.map((l) => ({ listenerArn: l.arn, mode: l.mode })),
       })),
       ...(props.scheduleExpression === undefined
@@ -174,11 +199,29 @@ export class RenewerStack extends Stack {
     });
   }
 
-  private importSecret(id: string): secretsmanager.ISecret {
+  private importSecret(constructId: string, id: string): secretsmanager.ISecret {
     if (!id.startsWith('arn:'))
-      return secretsmanager.Secret.fromSecretNameV2(this, 'EabHmacKey', id);
+      return secretsmanager.Secret.fromSecretNameV2(this, constructId, id);
     return /-[A-Za-z0-9]{6}$/.test(id)
-      ? secretsmanager.Secret.fromSecretCompleteArn(this, 'EabHmacKey', id)
-      : secretsmanager.Secret.fromSecretPartialArn(this, 'EabHmacKey', id);
+      ? secretsmanager.Secret.fromSecretCompleteArn(this, constructId, id)
+      : secretsmanager.Secret.fromSecretPartialArn(this, constructId, id);
   }
+}
+
+type RateLimitsConfig = RenewerConfig['acme']['rateLimits'];
+
+/** The document's rate limits (windows in hours) as construct props (Durations). */
+function rateLimitsFromDocument(limits: RateLimitsConfig): CaRateLimits {
+  const budget = (b: { count: number; windowHours: number }): RateBudget => ({
+    count: b.count,
+    window: Duration.hours(b.windowHours),
+  });
+  const { newOrdersPerWindow, certificatesPerRegisteredDomain, duplicateCertificates } = limits;
+  return {
+    ...(newOrdersPerWindow ? { newOrdersPerWindow: budget(newOrdersPerWindow) } : {}),
+    ...(certificatesPerRegisteredDomain
+      ? { certificatesPerRegisteredDomain: budget(certificatesPerRegisteredDomain) }
+      : {}),
+    ...(duplicateCertificates ? { duplicateCertificates: budget(duplicateCertificates) } : {}),
+  };
 }

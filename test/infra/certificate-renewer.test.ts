@@ -71,7 +71,13 @@ describe('CertificateRenewer function', () => {
       NODE_OPTIONS: '--enable-source-maps',
     });
     expect(JSON.parse(env.RENEWER_CONFIG ?? '')).toEqual({
-      acme: { directoryUrl: 'letsencrypt-staging', email: 'ops@example.com' },
+      acme: {
+        directoryUrl: 'letsencrypt-staging',
+        email: 'ops@example.com',
+        ari: true,
+        fallback: [],
+        rateLimits: {},
+      },
       renewal: {},
       dns: { propagationTimeoutSeconds: 180 },
       concurrency: 20,
