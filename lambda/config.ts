@@ -88,6 +88,15 @@ const domainSchema = z
     }),
   );
 
+/** An ACME profile name (Let's Encrypt: classic, tlsserver, shortlived). */
+const PROFILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const profileSchema = z.string().check(
+  z.regex(PROFILE, {
+    error:
+      'must be an ACME profile name the CA offers in its directory (Let\'s Encrypt: "classic", "tlsserver", "shortlived")',
+  }),
+);
+
 const listenerSchema = z.strictObject({
   arn: z.string().check(
     z.regex(LISTENER_ARN, {
@@ -123,6 +132,8 @@ const certificateSchema = z
       ),
     ),
     keyType: z._default(z.enum(KEY_TYPES), 'ec-p256'),
+    /** Overrides `acme.profile` for this certificate. */
+    profile: z.optional(profileSchema),
     listeners: z._default(z.array(listenerSchema), []),
   })
   .check(
@@ -152,25 +163,59 @@ const certificateSchema = z
     }),
   );
 
-const acmeSchema = z.strictObject({
-  directoryUrl: z._default(
-    z.string().check(
-      z.refine((s) => s in DIRECTORY_ALIASES || /^https:\/\/[^\s/]+/.test(s), {
-        error: 'must be "letsencrypt", "letsencrypt-staging" or an https:// URL',
-      }),
-    ),
-    'letsencrypt-staging',
-  ),
+const directoryUrlSchema = z.string().check(
+  z.refine((s) => s in DIRECTORY_ALIASES || /^https:\/\/[^\s/]+/.test(s), {
+    error: 'must be "letsencrypt", "letsencrypt-staging" or an https:// URL',
+  }),
+);
+
+const eabSchema = z.strictObject({
+  kid: z.string().check(z.minLength(1, { error: 'must be the key id the CA gave you' })),
+  hmacKeySecretId: z
+    .string()
+    .check(z.minLength(1, { error: 'must name the secret that holds the base64url HMAC key' })),
+});
+
+/** A further CA, tried in order for a certificate its primary refuses, fails or rate-limits. */
+const fallbackSchema = z.strictObject({
+  directoryUrl: directoryUrlSchema,
   email: z.optional(z.email({ error: 'must be an e-mail address' })),
-  externalAccountBinding: z.optional(
-    z.strictObject({
-      kid: z.string().check(z.minLength(1, { error: 'must be the key id the CA gave you' })),
-      hmacKeySecretId: z
-        .string()
-        .check(z.minLength(1, { error: 'must name the secret that holds the base64url HMAC key' })),
-    }),
-  ),
+  externalAccountBinding: z.optional(eabSchema),
+});
+
+const budgetSchema = z.strictObject({
+  count: z
+    .number()
+    .check(z.int({ error: 'must be a whole number' }), z.gte(1, { error: 'must be at least 1' })),
+  windowHours: z
+    .number()
+    .check(
+      z.gt(0, { error: 'must be more than 0 hours' }),
+      z.lte(8784, { error: 'at most a year' }),
+    ),
+});
+
+/** The CA's rate limits the run stays under (defaults: Let's Encrypt's published figures). */
+const rateLimitsSchema = z.strictObject({
+  newOrdersPerWindow: z.optional(budgetSchema),
+  certificatesPerRegisteredDomain: z.optional(budgetSchema),
+  duplicateCertificates: z.optional(budgetSchema),
+});
+
+const acmeSchema = z.strictObject({
+  directoryUrl: z._default(directoryUrlSchema, 'letsencrypt-staging'),
+  email: z.optional(z.email({ error: 'must be an e-mail address' })),
+  externalAccountBinding: z.optional(eabSchema),
   preferredChain: z.optional(z.string().check(z.minLength(1))),
+  /** ACME profile for every certificate without its own (checked against meta.profiles). */
+  profile: z.optional(profileSchema),
+  /** Use ACME Renewal Information (RFC 9773) when the CA offers it. */
+  ari: z._default(z.boolean({ error: 'must be true or false' }), true),
+  fallback: z._default(
+    z.array(fallbackSchema).check(z.maxLength(5, { error: 'takes at most 5 fallback CAs' })),
+    [],
+  ),
+  rateLimits: z._default(rateLimitsSchema, {}),
 });
 
 const renewalSchema = z.strictObject({
@@ -211,7 +256,12 @@ const dnsSchema = z.strictObject({
 
 export const RenewerConfigSchema = z
   .strictObject({
-    acme: z._default(acmeSchema, { directoryUrl: 'letsencrypt-staging' }),
+    acme: z._default(acmeSchema, {
+      directoryUrl: 'letsencrypt-staging',
+      ari: true,
+      fallback: [],
+      rateLimits: {},
+    }),
     renewal: z._default(renewalSchema, {}),
     dns: z._default(dnsSchema, { propagationTimeoutSeconds: 180 }),
     concurrency: z._default(

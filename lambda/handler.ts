@@ -14,6 +14,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { openAcmeAccount } from './acme/account.js';
 import { acmeAxios } from './acme/acme-lib.js';
+import { certId, RenewalInfoClient } from './acme/ari.js';
 import { caRequestTimeoutMs } from './acme/ca-guard.js';
 import { AcmeOrders, pollBudgetMs } from './acme/orders.js';
 import { loadConfig, type RenewerConfig } from './config.js';
@@ -85,6 +86,8 @@ function containerState(): Container {
 
 /** Without a state table (local experiments only) state lasts one container. */
 let memoryState: MemoryStateStore | undefined;
+/** This invocation's ARI client, for the `run stats` line. */
+let lastAri: RenewalInfoClient | undefined;
 
 /**
  * Builds this invocation's dependencies. Everything that caches what AWS said (zones, which
@@ -119,6 +122,9 @@ function dependencies(): Omit<RunDependencies, 'remainingMs'> {
     logger,
     onThrottle,
   });
+  // ARI and directory reads: one client per invocation (directories are read once per run).
+  const ari = new RenewalInfoClient();
+  lastAri = ari;
   const dns = new Route53Dns01Solver({
     route53: clients.route53,
     resolvers: config.dns.propagationResolvers,
@@ -139,11 +145,30 @@ function dependencies(): Omit<RunDependencies, 'remainingMs'> {
       logger,
       onThrottle,
     }),
-    openOrders: async (preloaded) =>
+    openOrders: async (ca, preloaded) =>
       AcmeOrders.forAccount(
-        await openAcmeAccount({ config: config.acme, store, logger, preloaded }),
+        await openAcmeAccount({
+          config: {
+            ...config.acme,
+            directoryUrl: ca.directoryUrl,
+            email: ca.email,
+            externalAccountBinding: ca.externalAccountBinding,
+          },
+          store,
+          logger,
+          preloaded,
+        }),
         config.acme.preferredChain,
+        { logger },
       ),
+    caInfo: {
+      directory: async (url) => ({
+        renewalInfo: await ari.offersRenewalInfo(url),
+        ...(await ari.profiles(url).then((profiles) => (profiles ? { profiles } : {}))),
+      }),
+      renewalInfo: (url, pem) => ari.fetch(url, pem),
+      certId,
+    },
     logger,
     metrics,
     // Every wait of one issuance: Route 53 INSYNC and propagation, CA polling, listener binding.
@@ -164,6 +189,7 @@ export const handler = async (event: unknown, context?: Context): Promise<RunRep
   if (context) logger.addContext(context);
   const started = Date.now();
   const before = { ...counters };
+  lastAri = undefined;
   try {
     const request = parseEvent(event);
     const deps = dependencies();
@@ -183,6 +209,7 @@ export const handler = async (event: unknown, context?: Context): Promise<RunRep
     logger.info('run stats', {
       durationMs: Date.now() - started,
       acmeRequests: counters.acmeRequests - before.acmeRequests,
+      ariRequests: (lastAri as RenewalInfoClient | undefined)?.requests ?? 0,
       throttleRetries: counters.throttled - before.throttled,
     });
   }

@@ -11,6 +11,11 @@ export const PROBLEM = {
   accountDoesNotExist: 'urn:ietf:params:acme:error:accountDoesNotExist',
   unauthorized: 'urn:ietf:params:acme:error:unauthorized',
   badNonce: 'urn:ietf:params:acme:error:badNonce',
+  malformed: 'urn:ietf:params:acme:error:malformed',
+  /** RFC 9773 §7.4: the certificate named by `replaces` was already replaced (HTTP 409). */
+  alreadyReplaced: 'urn:ietf:params:acme:error:alreadyReplaced',
+  /** draft-ietf-acme-profiles §6: newOrder named a profile the CA does not offer. */
+  invalidProfile: 'urn:ietf:params:acme:error:invalidProfile',
 } as const;
 
 /**
@@ -45,6 +50,28 @@ export class AcmeAccountGoneError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'AcmeAccountGoneError';
+  }
+}
+
+/**
+ * The CA refused a newOrder with a problem document (RFC 8555 §6.7). acme-client keeps only the
+ * problem's `detail` in its error message; this keeps the `type` and HTTP status as well, so the
+ * order flow can tell a refused `replaces` (RFC 9773 §5) or profile from other refusals. The
+ * message is what acme-client itself would have said (the detail), so messages stay the same.
+ */
+export class AcmeProblemError extends Error {
+  constructor(
+    message: string,
+    /** The problem `type` URN, when the CA gave one. */
+    readonly type: string | undefined,
+    /** The HTTP status of the answer. */
+    readonly status: number,
+    /** Origin of the CA, for messages. */
+    readonly ca: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'AcmeProblemError';
   }
 }
 
@@ -186,6 +213,19 @@ export function classifyAnswer(answer: CaAnswer): Error | undefined {
     );
   }
   return undefined;
+}
+
+/**
+ * A refused newOrder as an {@link AcmeProblemError} (4xx with a problem document, badNonce
+ * excepted: acme-client retries that one itself). `undefined` for anything else.
+ */
+export function classifyOrderRefusal(answer: CaAnswer): AcmeProblemError | undefined {
+  if (answer.status < 400 || answer.status >= 500) return undefined;
+  const problem = readProblem(answer.body);
+  if (!problem || problem.type === PROBLEM.badNonce) return undefined;
+  // Worded like acme-client's own `formatResponseError`: the detail, on one line.
+  const detail = (problem.detail ?? JSON.stringify(problem)).replace(/\n/g, '');
+  return new AcmeProblemError(detail, problem.type, answer.status, answer.ca);
 }
 
 /** Network error codes that mean "nobody answered in time". */

@@ -11,6 +11,8 @@
  *   re-registers);
  * - a request without an answer within `timeoutMs` ends as `CaTimeoutError`; a refused or reset
  *   connection is tried once more after a second, then ends as `CaConnectionError`;
+ * - a newOrder refused with a problem document (badNonce excepted) ends as `AcmeProblemError`,
+ *   which keeps the problem `type` acme-client drops (a refused `replaces` or profile);
  * - everything else goes on to acme-client unchanged, so its badNonce retry (RFC 8555 §6.5) and
  *   its error messages keep working. Its 5xx retry stays, bounded to 2 attempts of at most
  *   {@link MAX_INLINE_WAIT_SECONDS} each.
@@ -25,6 +27,7 @@ import type { AxiosAdapter, AxiosError, AxiosInstance, AxiosStatic } from 'axios
 import axiosCjs from 'axios/dist/node/axios.cjs';
 import {
   classifyAnswer,
+  classifyOrderRefusal,
   classifySilence,
   describeRequest,
   MAX_INLINE_WAIT_SECONDS,
@@ -137,11 +140,22 @@ function guard(transport: AxiosAdapter): AxiosAdapter {
             body: response.data,
             now: settings.now(),
           });
-          if (classified) {
+          const refused =
+            classified ??
+            (directoryNames.get(`${url.origin}${url.pathname}`) === 'newOrder'
+              ? classifyOrderRefusal({
+                  ca,
+                  what: what(),
+                  status: response.status,
+                  body: response.data,
+                  now: settings.now(),
+                })
+              : undefined);
+          if (refused) {
             // The cause is the problem document, not the axios error: that one holds the
             // signed request and a `config` property acme-client would take for its own.
-            classified.cause = { status: response.status, ...readProblem(response.data) };
-            throw classified;
+            refused.cause = { status: response.status, ...readProblem(response.data) };
+            throw refused;
           }
           throw error;
         }

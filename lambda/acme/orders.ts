@@ -5,11 +5,18 @@
  * apex + wildcard pair away while the CA still validates the other (see FIELD-NOTES).
  */
 
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { KeyType } from '../config.js';
 import { CaRateLimitedError, CaTimeoutError } from '../core/ports.js';
 import type { AcmeAccount } from './account.js';
 import { type Authorization, acmeCrypto, type Client, type Order } from './acme-lib.js';
-import { AcmeAccountGoneError, CaConnectionError, shortDetail } from './ca-errors.js';
+import {
+  AcmeAccountGoneError,
+  AcmeProblemError,
+  CaConnectionError,
+  PROBLEM,
+  shortDetail,
+} from './ca-errors.js';
 import { createPrivateKey, readCertificate, splitPem } from './pem.js';
 
 /** One DNS-01 challenge of an order: the TXT value to publish at `recordName`. */
@@ -28,6 +35,11 @@ export interface PreparedOrder {
   order: Order;
   /** Challenges still to solve (authorizations already valid are skipped). */
   challenges: PendingChallenge[];
+  /**
+   * Set when the CA refused the order's `replaces` and the order was placed without it: the
+   * CA's reason. Such an order is a new order for the CA's rate limits, not an ARI renewal.
+   */
+  replacesDropped?: string;
 }
 
 /** A freshly issued certificate with its new private key. */
@@ -47,6 +59,39 @@ export class AcmeOrderError extends Error {
     super(message, options);
     this.name = 'AcmeOrderError';
   }
+}
+
+/** The CA refused the order because of the profile it asked for (draft-ietf-acme-profiles). */
+export class AcmeProfileError extends AcmeOrderError {
+  constructor(
+    message: string,
+    /** The profile the order asked for. */
+    readonly profile: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'AcmeProfileError';
+  }
+}
+
+/**
+ * RFC 9773 §5: a CA refuses `replaces` with `alreadyReplaced` (409) when another order already
+ * replaced the certificate; Boulder also answers `unauthorized` (403) when the certificate
+ * belongs to another account (ours was re-registered) and `malformed` for a certID it cannot
+ * read. Each is worth one more order without `replaces`. A refusal that names the profile is
+ * about the profile and would only repeat.
+ */
+function isReplacesRefusal(error: unknown): error is AcmeProblemError {
+  if (!(error instanceof AcmeProblemError)) return false;
+  if (error.type === PROBLEM.alreadyReplaced) return true;
+  if (error.type !== PROBLEM.unauthorized && error.type !== PROBLEM.malformed) return false;
+  return !/profile/i.test(error.message) || /replace/i.test(error.message);
+}
+
+/** Whether a refused order with `profile` was refused because of the profile. */
+function isProfileRefusal(error: unknown): error is AcmeProblemError {
+  if (!(error instanceof AcmeProblemError)) return false;
+  return error.type === PROBLEM.invalidProfile || /profile/i.test(error.message);
 }
 
 function problem(error: unknown): string {
@@ -104,6 +149,11 @@ export interface AcmeOrdersOptions {
   reregister?: (reason: Error) => Promise<Client>;
   /** @default - 15 checks, 0.5 s doubling to 5 s */
   poll?: PollTuning;
+  /**
+   * Where a `replaces` the CA refused is logged (a warning).
+   * @default - not logged; {@link PreparedOrder.replacesDropped} still says so
+   */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /** Extra newOrder fields (RFC 9773 `replaces`, a profile) passed through to the CA. */
@@ -184,20 +234,53 @@ export class AcmeOrders {
     return this.owners.get(prepared.order) ?? this.client;
   }
 
+  /**
+   * Places one newOrder. A `replaces` the CA refuses (see {@link isReplacesRefusal}) is dropped
+   * and the order placed once more without it; a profile the CA refuses fails with
+   * {@link AcmeProfileError}.
+   */
+  private async createOrder(
+    client: Client,
+    domains: readonly string[],
+    extras: OrderExtras,
+  ): Promise<{ order: Order; replacesDropped?: string }> {
+    const place = (fields: OrderExtras) =>
+      client.createOrder({
+        identifiers: domains.map((value) => ({ type: 'dns', value })),
+        ...fields,
+      } as Parameters<Client['createOrder']>[0]);
+    try {
+      return { order: await place(extras) };
+    } catch (error) {
+      if (!extras.replaces || !isReplacesRefusal(error)) throw error;
+      const reason = `${shortDetail(error.message)} (${error.type ?? 'no type'}, HTTP ${error.status})`;
+      this.options.logger?.warn('replaces refused, ordering without it', {
+        domains: [...domains],
+        replaces: extras.replaces,
+        ca: error.ca,
+        reason,
+      });
+      const { replaces: _dropped, ...rest } = extras;
+      return { order: await place(rest), replacesDropped: reason };
+    }
+  }
+
   /** Creates the order and reads the dns-01 challenge of every pending authorization. */
   async prepare(domains: readonly string[], extras: OrderExtras = {}): Promise<PreparedOrder> {
-    const { order, client } = await this.withAccount(async (client) => {
-      let created: Order;
+    const { order, client, replacesDropped } = await this.withAccount(async (client) => {
       try {
-        created = await client.createOrder({
-          identifiers: domains.map((value) => ({ type: 'dns', value })),
-          ...extras,
-        } as Parameters<Client['createOrder']>[0]);
+        return { ...(await this.createOrder(client, domains, extras)), client };
       } catch (error) {
         if (isCaFault(error) || error instanceof AcmeAccountGoneError) throw error;
+        if (extras.profile && isProfileRefusal(error)) {
+          throw new AcmeProfileError(
+            `the CA at ${error.ca} refused profile "${extras.profile}" for ${domains.join(', ')}: ${shortDetail(error.message)}; set acme.profile or certificates[].profile to one the CA's directory lists in meta.profiles`,
+            extras.profile,
+            { cause: error },
+          );
+        }
         throw new AcmeOrderError(`the CA refused the order: ${problem(error)}`, { cause: error });
       }
-      return { order: created, client };
     });
     this.owners.set(order, client);
     let authorizations: Authorization[];
@@ -226,7 +309,9 @@ export class AcmeOrders {
         authorizationUrl: (authz as Authorization & { url?: string }).url,
       });
     }
-    return { order, challenges };
+    return replacesDropped === undefined
+      ? { order, challenges }
+      : { order, challenges, replacesDropped };
   }
 
   /** Tells the CA the challenges are ready and waits until each is valid. */

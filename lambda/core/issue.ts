@@ -10,9 +10,23 @@ import { mapLimit } from './limit.js';
 import type { Dns01Solver, RecordFailure, TxtRecord } from './types.js';
 import { active, fail, failOrDefer, type Work } from './work.js';
 
+/** What an order sends besides its identifiers. */
+export interface OrderExtras {
+  /** RFC 9773 certID of the certificate this order replaces (ARI renewals). */
+  replaces?: string;
+  /** ACME profile name. */
+  profile?: string;
+}
+
 export interface IssueContext {
   dns: Dns01Solver;
+  /** The CA of this pass (the primary, or a fallback). */
+  directoryUrl: string;
   openOrders: () => Promise<AcmeOrders>;
+  /** `replaces` and `profile` of a certificate's order at this CA. */
+  extras?: (work: Work) => OrderExtras;
+  /** Called for every order the CA accepted (for the rate-limit ledger). */
+  onOrdered?: (work: Work, sentReplaces: boolean) => void;
   concurrency: number;
   logger: Logger;
   /** Milliseconds left before the Lambda is cut off. */
@@ -53,7 +67,12 @@ async function prepare(ctx: IssueContext, orders: AcmeOrders, work: Work): Promi
       const zone = await ctx.dns.findZone(domain, work.cert.hostedZoneId);
       zones.set(domain.replace(/^\*\./, ''), zone.id);
     }
-    work.order = await orders.prepare(work.cert.domains);
+    const extras = ctx.extras?.(work) ?? {};
+    work.order = await orders.prepare(work.cert.domains, extras);
+    const dropped = (work.order as { replacesDropped?: string }).replacesDropped;
+    if (dropped)
+      work.log.warn('replaces refused by the CA; ordered without it', { reason: dropped });
+    ctx.onOrdered?.(work, extras.replaces !== undefined && !dropped);
     work.records = work.order.challenges.map((c) => ({
       zoneId: zones.get(c.identifier) ?? '',
       name: c.recordName,
@@ -130,6 +149,8 @@ export async function issueAll(ctx: IssueContext, due: Work[]): Promise<void> {
         notAfter: issued.notAfter.toISOString(),
         issuer: issued.issuer,
         acmCertificateArn: {},
+        directoryUrl: ctx.directoryUrl,
+        ...(work.profile ? { profile: work.profile } : {}),
       };
       work.log.info('certificate issued', {
         serial: issued.serial,

@@ -1,6 +1,13 @@
 /**
  * The renewal decision: a chain of plain checks with an injected clock, in the style of
  * cert-manager's `policies.go`. Each outcome carries a human reason for the report and the log.
+ *
+ * When is a certificate renewed:
+ * - with ACME Renewal Information (RFC 9773), at the time chosen once inside the CA's window
+ *   (lambda/core/ari-schedule.ts), at once when that time has passed. ARI may renew earlier
+ *   than our lifetime rule (a mass revocation) and also later: the CA spreads its load;
+ * - without it, by the lifetime rule (`renewBeforeDays`, or when a third of the lifetime is left);
+ * - whatever either says, never later than the safety floor ({@link safetyFloorTime}).
  */
 import type { KeyType } from '../config.js';
 
@@ -10,6 +17,9 @@ export type DecisionKind =
   | 'domains-changed'
   | 'key-type-changed'
   | 'expiring'
+  | 'profile-changed'
+  | 'ca-changed'
+  | 'ari'
   | 'forced'
   | 'not-due';
 
@@ -19,19 +29,51 @@ export interface Decision {
   kind: DecisionKind;
   /** A sentence for a person: why this decision. */
   reason: string;
-  /** When the stored certificate becomes due (absent when there is none). */
+  /**
+   * When the stored certificate will be renewed: ARI's chosen time, else the lifetime rule's,
+   * never after the safety floor (absent when there is none).
+   */
   renewAt?: Date;
+  /** The CA's explanation URL, when its window renews earlier than the lifetime rule would. */
+  explanationUrl?: string;
+}
+
+/** What the CA's renewal information says about the stored certificate (RFC 9773). */
+export interface AriWindow {
+  /** The time chosen once, uniformly inside the window. */
+  renewAt: Date;
+  windowStart: Date;
+  windowEnd: Date;
+  explanationUrl?: string;
 }
 
 export interface DecisionInput {
-  desired: { domains: readonly string[]; keyType: KeyType };
+  desired: {
+    domains: readonly string[];
+    keyType: KeyType;
+    /** The ACME profile to order with (undefined: the CA's default). */
+    profile?: string;
+    /** The primary CA (`acme.directoryUrl`). */
+    directoryUrl?: string;
+  };
   /** The certificate in the store now, or undefined when there is none. */
   stored?: {
     domains: readonly string[];
     keyType: KeyType;
     notBefore: Date;
     notAfter: Date;
+    /** The profile it was ordered with (undefined: none, as every first-version secret). */
+    profile?: string;
+    /** The CA that issued it; undefined when not recorded (a first-version secret). */
+    directoryUrl?: string;
   };
+  /**
+   * CAs a stored certificate may come from without being reissued: the configured fallbacks
+   * (the primary, `desired.directoryUrl`, always counts).
+   */
+  knownDirectoryUrls?: readonly string[];
+  /** The CA's renewal window for the stored certificate, when ARI is in use and answered. */
+  ari?: AriWindow;
   /** The stored secret exists but cannot be read as a certificate. */
   unreadable?: string;
   /** The stored certificate reads, but cannot be trusted (its key does not match it). */
@@ -44,6 +86,31 @@ export interface DecisionInput {
 
 const DAY_MS = 86_400_000;
 
+/** The safety floor's share of the lifetime, and its cap (see {@link safetyFloorTime}). */
+export const SAFETY_FLOOR_FRACTION = 1 / 5;
+export const SAFETY_FLOOR_MAX_MS = 14 * DAY_MS;
+
+/**
+ * The latest instant a certificate is renewed, whatever ARI says: when a fifth of its lifetime
+ * is left, at most 14 days before `notAfter`. With the default schedule (twice a day) that
+ * leaves a 160-hour `shortlived` certificate 32 hours (two or three runs to succeed, a CA outage
+ * of a day survived), a 45-day `tlsserver` one 9 days and a 90-day one 14 days (time for an
+ * alarm to be seen and acted on). It is always later than the default lifetime rule (a third
+ * left), so ARI can still delay a renewal past that rule: that is the CA's call, not ours.
+ */
+export function safetyFloorTime(notBefore: Date, notAfter: Date): Date {
+  const end = notAfter.getTime();
+  const lifetime = Math.max(0, end - notBefore.getTime());
+  return new Date(
+    end - Math.min(SAFETY_FLOOR_MAX_MS, Math.floor(lifetime * SAFETY_FLOOR_FRACTION)),
+  );
+}
+
+function duration(ms: number): string {
+  const hours = Math.round(ms / 3_600_000);
+  if (hours < 72) return `${hours} hours`;
+  return `${Math.round(hours / 24)} days`;
+}
 /**
  * When a certificate becomes due: `renewBeforeDays` before `notAfter`, or by default when one
  * third of its lifetime remains (cert-manager's 2/3 rule; it keeps working as CA lifetimes
@@ -82,6 +149,10 @@ function day(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+function windowText(ari: AriWindow): string {
+  return `${day(ari.windowStart)} to ${day(ari.windowEnd)}`;
+}
+
 /** Decides whether a certificate must be issued now, and why. Pure: the clock is `input.now`. */
 export function decideRenewal(input: DecisionInput): Decision {
   const { desired, stored, now } = input;
@@ -96,12 +167,24 @@ export function decideRenewal(input: DecisionInput): Decision {
     return { issue: true, kind: 'missing', reason: 'no certificate stored yet' };
   }
   const renewAt = renewalTime(stored.notBefore, stored.notAfter, input.renewBeforeDays);
+  const floorAt = safetyFloorTime(stored.notBefore, stored.notAfter);
+  const { ari } = input;
+  const chosen = ari ? ari.renewAt : renewAt;
+  const planned = new Date(Math.min(chosen.getTime(), floorAt.getTime()));
+  // The CA pulled its window before our own rule's time (say, for a mass revocation): say why.
+  const pulledForward =
+    ari?.explanationUrl !== undefined && ari.windowEnd.getTime() < renewAt.getTime();
+  const explained = pulledForward ? { explanationUrl: ari?.explanationUrl as string } : {};
+  const explainText = pulledForward
+    ? `; the CA moved the renewal window forward: ${ari?.explanationUrl}`
+    : '';
   if (input.damaged) {
     return {
       issue: true,
       kind: 'unreadable',
       reason: `${input.damaged}; issuing a new certificate`,
-      renewAt,
+      renewAt: planned,
+      ...explained,
     };
   }
   if (!sameDomainSet(stored.domains, desired.domains)) {
@@ -109,7 +192,8 @@ export function decideRenewal(input: DecisionInput): Decision {
       issue: true,
       kind: 'domains-changed',
       reason: describeDomainChange(stored.domains, desired.domains),
-      renewAt,
+      renewAt: planned,
+      ...explained,
     };
   }
   if (stored.keyType !== desired.keyType) {
@@ -117,7 +201,33 @@ export function decideRenewal(input: DecisionInput): Decision {
       issue: true,
       kind: 'key-type-changed',
       reason: `key type changed from ${stored.keyType} to ${desired.keyType}`,
-      renewAt,
+      renewAt: planned,
+      ...explained,
+    };
+  }
+  const profileWas = stored.profile ?? '';
+  const profileNow = desired.profile ?? '';
+  if (profileWas !== profileNow) {
+    return {
+      issue: true,
+      kind: 'profile-changed',
+      reason: `profile changed from ${stored.profile ? `"${stored.profile}"` : "the CA's default"} to ${desired.profile ? `"${desired.profile}"` : "the CA's default"}`,
+      renewAt: planned,
+      ...explained,
+    };
+  }
+  if (
+    stored.directoryUrl !== undefined &&
+    desired.directoryUrl !== undefined &&
+    stored.directoryUrl !== desired.directoryUrl &&
+    !(input.knownDirectoryUrls ?? []).includes(stored.directoryUrl)
+  ) {
+    return {
+      issue: true,
+      kind: 'ca-changed',
+      reason: `issued by ${stored.directoryUrl}, which is no longer a configured CA; issuing from ${desired.directoryUrl}`,
+      renewAt: planned,
+      ...explained,
     };
   }
   if (now.getTime() >= stored.notAfter.getTime()) {
@@ -125,10 +235,33 @@ export function decideRenewal(input: DecisionInput): Decision {
       issue: true,
       kind: 'expiring',
       reason: `certificate expired at ${day(stored.notAfter)}`,
-      renewAt,
+      renewAt: planned,
+      ...explained,
     };
   }
-  if (now.getTime() >= renewAt.getTime()) {
+  const floorFirst = floorAt.getTime() < chosen.getTime();
+  if (now.getTime() >= floorAt.getTime() && floorFirst) {
+    const left = stored.notAfter.getTime() - floorAt.getTime();
+    return {
+      issue: true,
+      kind: 'expiring',
+      reason: `expires ${day(stored.notAfter)}: less than ${duration(left)} left, the safety floor renews it now${ari ? ` (whatever the CA's renewal window ${windowText(ari)} says)` : ''}`,
+      renewAt: planned,
+      ...explained,
+    };
+  }
+  if (ari) {
+    if (now.getTime() >= ari.renewAt.getTime()) {
+      const past = now.getTime() >= ari.windowEnd.getTime();
+      return {
+        issue: true,
+        kind: 'ari',
+        reason: `${past ? `the CA's renewal window ${windowText(ari)} is in the past: renewing now` : `inside the CA's renewal window ${windowText(ari)}, renewal time ${day(ari.renewAt)} reached`}${explainText}`,
+        renewAt: planned,
+        ...explained,
+      };
+    }
+  } else if (now.getTime() >= renewAt.getTime()) {
     const window =
       input.renewBeforeDays !== undefined
         ? `${input.renewBeforeDays} days before expiry`
@@ -137,16 +270,30 @@ export function decideRenewal(input: DecisionInput): Decision {
       issue: true,
       kind: 'expiring',
       reason: `expires ${day(stored.notAfter)}, inside the renewal window (renew ${window}, from ${day(renewAt)})`,
-      renewAt,
+      renewAt: planned,
     };
   }
   if (input.force) {
-    return { issue: true, kind: 'forced', reason: 'renewal forced by the invocation', renewAt };
+    return {
+      issue: true,
+      kind: 'forced',
+      reason: 'renewal forced by the invocation',
+      renewAt: planned,
+      ...explained,
+    };
   }
+  const source = ari
+    ? floorFirst
+      ? ` (the CA's renewal window ${windowText(ari)} is later than the safety floor)`
+      : ` (chosen in the CA's renewal window ${windowText(ari)})`
+    : floorFirst
+      ? ' (the safety floor: sooner than the configured rule)'
+      : '';
   return {
     issue: false,
     kind: 'not-due',
-    reason: `not due: expires ${day(stored.notAfter)}, renewal from ${day(renewAt)}`,
-    renewAt,
+    reason: `not due: expires ${day(stored.notAfter)}, renewal from ${day(planned)}${source}${explainText}`,
+    renewAt: planned,
+    ...explained,
   };
 }

@@ -178,3 +178,21 @@ export interface RateLedger {
     replaces: boolean;
   }>;
 }
+
+/** What a CA's directory offers beyond RFC 8555. */
+export interface CaDirectory {
+  /** The directory names a `renewalInfo` resource (RFC 9773). */
+  renewalInfo: boolean;
+  /** `meta.profiles`: profile name -> description; undefined when the CA offers none. */
+  profiles?: Record<string, string>;
+}
+
+/** Unauthenticated reads of a CA: its directory and ACME Renewal Information. */
+export interface CaInfoSource {
+  /** The directory's extras; read once per CA per invocation. */
+  directory(directoryUrl: string): Promise<CaDirectory>;
+  /** The CA's renewal window for a certificate; undefined when the CA offers no ARI. */
+  renewalInfo(directoryUrl: string, certificatePem: string): Promise<RenewalInfo | undefined>;
+  /** RFC 9773 certID of a certificate (what `replaces` sends). */
+  certId(certificatePem: string): string;
+}

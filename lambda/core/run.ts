@@ -12,14 +12,22 @@ import { resolveDirectoryUrl } from '../config.js';
 import type { AcmDeployer } from '../deploy/acm.js';
 import type { ListenerDeployer, ListenerView } from '../deploy/listeners.js';
 import type { SecretsStore } from '../store/secrets-store.js';
+import { type CaSettings, configuredCas } from './cas.js';
 import { checkStored } from './check-stored.js';
 import { deployAll } from './deploy.js';
 import { type RunRequest, selectNames } from './event.js';
-import { type IssueContext, issueAll } from './issue.js';
+import { type CaWaits, caWaits, issueAcrossCas } from './issue-cas.js';
 import { Journal } from './journal.js';
+import { ledgerBudgets, pruneLedger } from './ledger.js';
 import { readLegacyJournal } from './legacy-journal.js';
 import { decideRenewal, sameDomainSet } from './policy.js';
-import type { CertificateSchedule, RunLease, StateSnapshot, StateStore } from './ports.js';
+import type {
+  CaInfoSource,
+  CertificateSchedule,
+  RunLease,
+  StateSnapshot,
+  StateStore,
+} from './ports.js';
 import { compactReport, emitMetrics, toResult } from './report.js';
 import type { Dns01Solver } from './types.js';
 import { active, fail, type RunReport, type Work } from './work.js';
@@ -32,8 +40,13 @@ export interface RunDependencies {
   dns: Dns01Solver;
   acm: AcmDeployer;
   listeners: ListenerDeployer;
-  /** Opens the ACME account (only called when something is due); gets the preloaded secret. */
-  openOrders: (preloadedAccount?: string) => Promise<AcmeOrders>;
+  /**
+   * Opens the ACME account at a CA (only called when something is due there); gets the account
+   * secret the run's batch read found ('' when there is none).
+   */
+  openOrders: (ca: CaSettings, preloadedAccount: string) => Promise<AcmeOrders>;
+  /** The CAs' directories and renewal information (ARI). @default - neither is used */
+  caInfo?: CaInfoSource;
   logger: Logger;
   metrics?: Metrics;
   now?: () => Date;
@@ -101,6 +114,7 @@ function newWork(
     arns: {},
     retired: [],
     changes: [],
+    attempts: [],
     schedule: { ...schedule },
     ...(schedule ? { loadedSchedule: schedule } : {}),
   };
@@ -183,8 +197,8 @@ async function runLocked(
     certificates: works.length,
   });
 
-  const directoryUrl = resolveDirectoryUrl(config.acme.directoryUrl);
-  const accountSecret = store.accountSecretName(directoryUrl, config.acme.email);
+  const cas = configuredCas(config);
+  const accountSecrets = cas.map((ca) => store.accountSecretName(ca.directoryUrl, ca.email));
   const legacyJournalSecret = store.journalSecretName();
   const pendingHints = new Map<string, string>();
   for (const work of [...works, ...bystanders]) {
@@ -194,7 +208,7 @@ async function runLocked(
   const [loaded, views] = await Promise.all([
     store.loadCertificates(
       [...works, ...bystanders].map((w) => w.cert.name),
-      snapshot.migrated ? [accountSecret] : [accountSecret, legacyJournalSecret],
+      snapshot.migrated ? accountSecrets : [...accountSecrets, legacyJournalSecret],
       // The first run on the state table also scans for pending versions the first version
       // of this tool left (later runs know them from the table: ListSecrets lags writes).
       { pendingHints, scanPending: !snapshot.migrated },
@@ -215,29 +229,40 @@ async function runLocked(
     await journal.cleanupEarlier(deps.dns);
   }
 
-  const issueCtx: IssueContext = {
-    dns: deps.dns,
-    // The batch read is authoritative: an absent account secret means a new account.
-    openOrders: async () => {
-      // An account secret that cannot be read (scheduled for deletion, say) is not a new account.
-      const unreadable = loaded.extraErrors?.get(accountSecret);
-      if (unreadable) throw unreadable;
-      return deps.openOrders(loaded.extra.get(accountSecret) ?? '');
-    },
-    concurrency: config.concurrency,
-    logger,
-    remainingMs: scope.remainingMs,
-    journal,
-    reserveMs: deps.reserveMs ?? DEFAULT_RESERVE_MS,
-  };
-
   for (const work of works) decide(work, request, deps, views, now);
 
   if (!request.dryRun) {
     const due = works
       .filter((w) => active(w) && w.decision?.issue && !w.resume)
       .sort((a, b) => urgency(a) - urgency(b));
-    await issueAll(issueCtx, due);
+    await issueAcrossCas(
+      {
+        base: {
+          dns: deps.dns,
+          concurrency: config.concurrency,
+          logger,
+          remainingMs: scope.remainingMs,
+          journal,
+          reserveMs: deps.reserveMs ?? DEFAULT_RESERVE_MS,
+        },
+        cas,
+        openOrders: async (ca) => {
+          const secretName = store.accountSecretName(ca.directoryUrl, ca.email);
+          // An account secret that cannot be read (scheduled for deletion, say) is not a new
+          // account: fail rather than register another one over it.
+          const unreadable = loaded.extraErrors?.get(secretName);
+          if (unreadable) throw unreadable;
+          // The batch read is authoritative: an absent account secret means a new account.
+          return deps.openOrders(ca, loaded.extra.get(secretName) ?? '');
+        },
+        ...(deps.caInfo ? { info: deps.caInfo } : {}),
+        ari: config.acme.ari,
+        ledger: snapshot.ledger,
+        budgets: ledgerBudgets(config.acme.rateLimits),
+        now: scope.clock,
+      },
+      due,
+    );
     await deployAll(
       {
         store,
@@ -261,7 +286,14 @@ async function runLocked(
     results: works.map((w) => toResult(w, request.dryRun, config.renewal.renewBeforeDays)),
   };
   if (!request.dryRun) {
-    await remember(deps, works, report, runId, now);
+    await remember(deps, works, report, runId, now, cas[0]?.directoryUrl ?? '');
+    try {
+      await deps.state.putLedger(
+        pruneLedger(snapshot.ledger, ledgerBudgets(config.acme.rateLimits), now),
+      );
+    } catch (error) {
+      logger.warn('rate-limit ledger not saved', { error: (error as Error).message });
+    }
     if (deps.metrics) emitMetrics(deps.metrics, works, report, now);
   }
   for (const work of works) {
@@ -296,6 +328,7 @@ function decide(
   now: Date,
 ): void {
   const { config } = deps;
+  work.profile = work.cert.profile ?? config.acme.profile;
   if (work.state.error) fail(work, work.state.error, 'secret');
   for (const listener of work.cert.listeners) {
     const view = views.get(listener.arn);
@@ -329,19 +362,6 @@ function decide(
     renewBeforeDays: config.renewal.renewBeforeDays,
     now,
   });
-  const retryAfter = work.schedule.retryAfter ? new Date(work.schedule.retryAfter) : undefined;
-  if (
-    work.decision.issue &&
-    !work.resume &&
-    active(work) &&
-    retryAfter &&
-    retryAfter.getTime() > now.getTime()
-  ) {
-    // A CA asked us to wait: no run orders this certificate before then, forced or not.
-    work.retryAfter = retryAfter;
-    work.retryReason = work.schedule.retryReason;
-    work.deferred = `the CA asked to wait until ${retryAfter.toISOString()}${work.schedule.retryReason ? ` (${work.schedule.retryReason})` : ''}; no order before then (${work.decision.reason})`;
-  }
   work.log.debug('decision', {
     issue: work.decision.issue,
     kind: work.decision.kind,
@@ -387,17 +407,27 @@ async function remember(
   report: RunReport,
   runId: string,
   now: Date,
+  primary: string,
 ): Promise<void> {
   await Promise.all(
     works.map(async (work) => {
       const result = report.results.find((r) => r.name === work.cert.name);
       const schedule: CertificateSchedule = { ...work.schedule };
-      if (work.retryAfter && work.retryAfter.getTime() > now.getTime()) {
-        schedule.retryAfter = work.retryAfter.toISOString();
-        if (work.retryReason) schedule.retryReason = work.retryReason;
-      } else if (work.issued || work.resume) {
-        delete schedule.retryAfter;
-        delete schedule.retryReason;
+      // A CA's request to wait is kept per CA until it passes; the primary's is also shown as
+      // retryAfter (what blocks the next order).
+      const waits: CaWaits = {};
+      for (const [url, wait] of Object.entries(caWaits(work, primary))) {
+        if (Date.parse(wait.until) > now.getTime()) waits[url] = wait;
+      }
+      delete schedule.caWaits;
+      delete schedule.retryAfter;
+      delete schedule.retryReason;
+      delete schedule.retryDirectoryUrl;
+      if (Object.keys(waits).length > 0) schedule.caWaits = waits;
+      const mine = waits[primary];
+      if (mine) {
+        schedule.retryAfter = mine.until;
+        if (mine.reason) schedule.retryReason = mine.reason;
       }
       if (result?.renewAt) schedule.renewAt = result.renewAt;
       else delete schedule.renewAt;

@@ -30,6 +30,10 @@ export interface StoredCertificate {
   issuer: string;
   /** ACM certificate ARN per region where the certificate is imported. */
   acmCertificateArn: Record<string, string>;
+  /** Directory URL of the CA that issued it (absent in secrets of the first version). */
+  directoryUrl?: string;
+  /** ACME profile it was ordered with (absent when none was asked for). */
+  profile?: string;
 }
 
 /** One TXT value this run writes for DNS-01. */

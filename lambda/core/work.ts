@@ -53,7 +53,13 @@ export interface Work {
   retired: Array<{ region: string; arn: string }>;
   changes: string[];
   failure?: Error;
+  /** The step that failed (`order`, `validation`, `deploy`, ...). */
+  failedStep?: string;
   deferred?: string;
+  /** The ACME profile this certificate is ordered with (its own, else `acme.profile`). */
+  profile?: string;
+  /** Notes of CAs that could not issue it in this run (fallback CAs were tried next). */
+  attempts: string[];
   /** The CA asked us not to order before this instant (rate limited). */
   retryAfter?: Date;
   /** Why the CA asked to wait (short). */
@@ -72,6 +78,7 @@ export function fail(work: Work, error: unknown, step: string): void {
   if (work.failure) return;
   const err = error instanceof Error ? error : new Error(String(error));
   work.failure = err;
+  work.failedStep = step;
   work.log.error(`${step} failed`, { error: { name: err.name, message: redact(err.message) } });
 }
 

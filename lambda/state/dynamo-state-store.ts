@@ -13,13 +13,16 @@
  * | `cert#<name>` | `schedule`         | name, schedule (JSON CertificateSchedule)                         |
  * | `meta`        | `migrated`         | at (ISO)                                                          |
  * | `run`         | `last-report`      | runId, finishedAt, ok, report (JSON), truncated?, originalBytes?, omittedResults? |
+ * | `ledger`      | `orders#<gen>#<nnnn>` | generation, chunk, chunks, orders (JSON RateLedger entries) |
  *
  * Lists that can pass the 400 KB item limit (the DNS journal, retired certificates) are split
  * into chunk items of at most 300 KB of JSON; a write puts every new chunk first and then
  * deletes the leftovers, so a reader in between sees a superset, never a lost value. DynamoDB's
  * TTL deletes expired items within days, and until then they still show in reads
  * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ttl-expired-items.html), so
- * `load` filters expired journal chunks itself. An item of unknown shape is ignored, never fatal:
+ * `load` filters expired journal chunks itself. The rate-limit ledger is written as a new
+ * generation of chunks (all of them first, then the older generations are deleted) and read as
+ * the newest complete generation, so a run killed mid-write neither loses nor double-counts orders. An item of unknown shape is ignored, never fatal:
  * a later version may add items this one does not know.
  */
 import {
@@ -36,6 +39,7 @@ import type {
   CertificateSchedule,
   ImportIntent,
   LeaseResult,
+  RateLedger,
   Retired,
   RunLease,
   StateSnapshot,
@@ -54,6 +58,13 @@ import {
   REPORT_MAX_BYTES,
 } from './bounds.js';
 import { StateStoreError } from './errors.js';
+import {
+  assembleLedger,
+  type LedgerChunk,
+  ledgerChunkKey,
+  ledgerOrders,
+  parseLedgerChunkKey,
+} from './ledger-items.js';
 
 type Item = Record<string, AttributeValue>;
 
@@ -93,6 +104,7 @@ export interface DynamoStateStoreOptions {
 const LEASE_KEY: Item = { pk: { S: 'lease' }, sk: { S: 'run' } };
 const REPORT_KEY: Item = { pk: { S: 'run' }, sk: { S: 'last-report' } };
 const MIGRATED_KEY: Item = { pk: { S: 'meta' }, sk: { S: 'migrated' } };
+const LEDGER_PK = 'ledger';
 const CHUNK_SK = /^(.*)#(\d{4})$/;
 
 const str = (item: Item, key: string): string | undefined => {
@@ -264,6 +276,7 @@ export class DynamoStateStore implements StateStore {
     const retired = new Map<string, Retired>();
     const imports: ImportIntent[] = [];
     const schedules = new Map<string, CertificateSchedule>();
+    const ledgerChunks: LedgerChunk[] = [];
     let migrated = false;
     // Chunks in key order so a journal reads back in the order it was written.
     const sorted = [...items].sort((a, b) =>
@@ -302,6 +315,14 @@ export class DynamoStateStore implements StateStore {
         if (name && isObject(schedule)) schedules.set(name, schedule as CertificateSchedule);
       } else if (pk === 'meta' && sk === 'migrated') {
         migrated = true;
+      } else if (pk === LEDGER_PK) {
+        const key = parseLedgerChunkKey(sk);
+        const chunks = num(item, 'chunks');
+        const orders = parseJson(str(item, 'orders'));
+        // A chunk whose JSON does not parse leaves its generation incomplete: the previous one
+        // (if still there) is read instead of a ledger with a hole in it.
+        if (key && chunks !== undefined && Array.isArray(orders))
+          ledgerChunks.push({ ...key, chunks, orders: ledgerOrders(orders) });
       }
       // Anything else (the lease, the report, items of a later version) is not state to load.
     }
@@ -314,7 +335,59 @@ export class DynamoStateStore implements StateStore {
       imports,
       schedules,
       migrated,
+      ledger: assembleLedger(ledgerChunks),
     };
+  }
+
+  async putLedger(ledger: RateLedger): Promise<void> {
+    const existing = await this.ledgerKeys();
+    const newest = existing.reduce((max, k) => Math.max(max, k.generation), 0);
+    const generation = newest + 1;
+    const chunks = chunkByJsonSize(ledgerOrders(ledger.orders), this.chunkMaxBytes);
+    await Promise.all(
+      chunks.map((chunk, i) =>
+        this.putItem({
+          pk: { S: LEDGER_PK },
+          sk: { S: ledgerChunkKey(generation, i) },
+          generation: { N: String(generation) },
+          chunk: { N: String(i) },
+          chunks: { N: String(chunks.length) },
+          orders: { S: JSON.stringify(chunk) },
+        }),
+      ),
+    );
+    // Only once the new generation is whole: a reader in between still sees the previous one.
+    await Promise.all(
+      existing.map((k) => this.deleteItem({ pk: { S: LEDGER_PK }, sk: { S: k.sk } })),
+    );
+  }
+
+  /** The ledger's chunk items now in the table (every generation). */
+  private async ledgerKeys(): Promise<Array<{ sk: string; generation: number }>> {
+    const keys: Array<{ sk: string; generation: number }> = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.call('Query', () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            ConsistentRead: true,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+            ExpressionAttributeValues: { ':pk': { S: LEDGER_PK } },
+            ProjectionExpression: '#sk',
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of out.Items ?? []) {
+        const sk = str(item, 'sk');
+        const key = sk === undefined ? undefined : parseLedgerChunkKey(sk);
+        if (sk !== undefined && key) keys.push({ sk, generation: key.generation });
+      }
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+    return keys;
   }
 
   async putDnsJournal(runId: string, records: TxtRecord[]): Promise<void> {

@@ -8,6 +8,7 @@ import type {
   CertificateSchedule,
   ImportIntent,
   LeaseResult,
+  RateLedger,
   Retired,
   RunLease,
   StateSnapshot,
@@ -23,6 +24,7 @@ import {
   leaseIsFree,
   REPORT_MAX_BYTES,
 } from './bounds.js';
+import { ledgerOrders } from './ledger-items.js';
 
 /** Options of {@link MemoryStateStore}. */
 export interface MemoryStateStoreOptions {
@@ -49,6 +51,7 @@ export class MemoryStateStore implements StateStore {
   private readonly schedules = new Map<string, CertificateSchedule>();
   private migrated = false;
   private report?: StoredReport;
+  private ledger: RateLedger = { orders: [] };
 
   constructor(options: MemoryStateStoreOptions = {}) {
     this.now = options.now ?? (() => new Date());
@@ -83,6 +86,7 @@ export class MemoryStateStore implements StateStore {
       imports: structuredClone([...this.imports.values()]),
       schedules: structuredClone(this.schedules),
       migrated: this.migrated,
+      ledger: structuredClone(this.ledger),
     };
   }
 
@@ -138,5 +142,10 @@ export class MemoryStateStore implements StateStore {
 
   async getReport(): Promise<StoredReport | undefined> {
     return this.report && structuredClone(this.report);
+  }
+
+  async putLedger(ledger: RateLedger): Promise<void> {
+    // The same well-formed entries, in the same order, as the table adapter gives back.
+    this.ledger = { orders: ledgerOrders(JSON.parse(JSON.stringify(ledger.orders)) as unknown) };
   }
 }

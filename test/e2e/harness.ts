@@ -82,10 +82,14 @@ export function pemCertificates(pem: string): X509Certificate[] {
   return (blocks ?? []).map((block) => new X509Certificate(block));
 }
 
-/** Structured log lines of an invocation (EMF metric documents left out). */
+/**
+ * Structured log lines of an invocation (EMF metric documents left out). Powertools writes
+ * WARN and ERROR lines to stderr, the rest to stdout: both are read.
+ */
 export function logLines(outcome: InvokeOutcome): LogLine[] {
   const parsed: LogLine[] = [];
-  for (const line of outcome.lines) {
+  const stderrLines = outcome.stderr.split('\n').filter((l) => l.startsWith('{'));
+  for (const line of [...outcome.lines, ...stderrLines]) {
     let value: unknown;
     try {
       value = JSON.parse(line);

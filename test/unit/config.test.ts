@@ -58,7 +58,13 @@ describe('parseConfig', () => {
     const config = parseConfig(DESIGN_EXAMPLE);
 
     // Assess
-    expect(config.acme).toEqual(DESIGN_EXAMPLE.acme);
+    // As written, plus the defaults of the fields the second contract added.
+    expect(config.acme).toEqual({
+      ...DESIGN_EXAMPLE.acme,
+      ari: true,
+      fallback: [],
+      rateLimits: {},
+    });
     expect(config.renewal.renewBeforeDays).toBe(30);
     expect(config.dns.propagationResolvers).toEqual(['127.0.0.1:8053']);
     expect(config.certificates[0]).toEqual({
@@ -558,5 +564,52 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ RENEWER_CONFIG: '  ' })).toThrow(
       /no configuration: set RENEWER_CONFIG .*RENEWER_CONFIG_FILE/,
     );
+  });
+});
+
+describe('second contract: profiles, ARI, fallback CAs, rate limits', () => {
+  it('takes acme.profile, certificates[].profile, acme.ari, acme.fallback and acme.rateLimits', () => {
+    // Act
+    const config = parseConfig({
+      acme: {
+        directoryUrl: 'letsencrypt',
+        profile: 'tlsserver',
+        ari: false,
+        fallback: [
+          {
+            directoryUrl: 'https://acme.zerossl.com/v2/DV90',
+            externalAccountBinding: { kid: 'k', hmacKeySecretId: 'zerossl/eab' },
+          },
+        ],
+        rateLimits: { newOrdersPerWindow: { count: 100, windowHours: 3 } },
+      },
+      certificates: [{ name: 'www', domains: ['example.com'], profile: 'shortlived' }],
+    });
+
+    // Assess
+    expect(config.acme.profile).toBe('tlsserver');
+    expect(config.acme.ari).toBe(false);
+    expect(config.acme.fallback[0]?.directoryUrl).toBe('https://acme.zerossl.com/v2/DV90');
+    expect(config.acme.rateLimits.newOrdersPerWindow).toEqual({ count: 100, windowHours: 3 });
+    expect(config.certificates[0]?.profile).toBe('shortlived');
+  });
+
+  it('rejects a bad profile name, a fallback without https and a budget of 0, naming each field', () => {
+    // Act
+    const run = () =>
+      parseConfig({
+        acme: {
+          fallback: [{ directoryUrl: 'http://ca.example' }],
+          rateLimits: { duplicateCertificates: { count: 0, windowHours: 168 } },
+        },
+        certificates: [{ name: 'www', domains: ['example.com'], profile: 'no spaces' }],
+      });
+
+    // Assess
+    expect(run).toThrow(
+      /acme\.fallback\[0\]\.directoryUrl: must be "letsencrypt", "letsencrypt-staging" or an https:\/\/ URL/,
+    );
+    expect(run).toThrow(/acme\.rateLimits\.duplicateCertificates\.count: must be at least 1/);
+    expect(run).toThrow(/certificates\[0\]\.profile: must be an ACME profile name/);
   });
 });

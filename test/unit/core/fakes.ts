@@ -154,8 +154,15 @@ export class FakeOrders {
     private readonly events: string[],
   ) {}
 
-  async prepare(domains: readonly string[]): Promise<PreparedOrder> {
+  /** `replaces` and `profile` sent with each order, in order. */
+  extras: Array<{ replaces?: string; profile?: string }> = [];
+
+  async prepare(
+    domains: readonly string[],
+    extras: { replaces?: string; profile?: string } = {},
+  ): Promise<PreparedOrder> {
     this.prepared.push([...domains]);
+    this.extras.push({ ...extras });
     this.events.push(`order:${domains.join(',')}`);
     this.onPrepare?.();
     const refused = this.prepareError?.([...domains]);
@@ -556,6 +563,8 @@ export interface World {
   listeners: FakeListeners;
   store: MemoryStore;
   openOrdersCalls: number;
+  /** Directory URL of every account opened, in order. */
+  openedCas: string[];
   deps: RunDependencies;
   /** Rebuilds the dependencies for a changed configuration, keeping every fake's state. */
   reconfigure(config: RenewerConfigInput): void;
@@ -576,6 +585,7 @@ export function makeWorld(
     store: new MemoryStore(events),
     state: new MemoryStateStore(),
     openOrdersCalls: 0,
+    openedCas: [] as string[],
   } as World;
   const logger = new Logger({ serviceName: 'acme-renewer', logLevel: 'DEBUG' });
   world.reconfigure = (input) => {
@@ -586,8 +596,9 @@ export function makeWorld(
       dns: world.dns,
       acm: world.acm.asDeployer(),
       listeners: world.listeners.asDeployer(),
-      openOrders: async () => {
+      openOrders: async (ca) => {
         world.openOrdersCalls++;
+        world.openedCas.push(ca.directoryUrl);
         return world.orders.asOrders();
       },
       logger,

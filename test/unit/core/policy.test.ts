@@ -1,10 +1,35 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyType } from '../../../lambda/config.js';
-import { type DecisionInput, decideRenewal, renewalTime } from '../../../lambda/core/policy.js';
+import {
+  type DecisionInput,
+  decideRenewal,
+  renewalTime,
+  safetyFloorTime,
+} from '../../../lambda/core/policy.js';
 
 const DAY = 86_400_000;
 const NOT_BEFORE = new Date('2026-01-01T00:00:00Z');
 const days = (n: number) => new Date(NOT_BEFORE.getTime() + n * DAY);
+const HOUR = 3_600_000;
+const hours = (n: number) => new Date(NOT_BEFORE.getTime() + n * HOUR);
+const PRIMARY = 'https://acme-v02.api.letsencrypt.org/directory';
+const STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+const FALLBACK = 'https://acme.zerossl.com/v2/DV90';
+
+/** A 160-hour `shortlived` certificate. */
+function shortlived(overrides: Partial<NonNullable<DecisionInput['stored']>> = {}) {
+  return { ...stored(0), notAfter: hours(160), ...overrides };
+}
+
+/** The CA's window from `start` to `end` with the time chosen at `at`. */
+function ari(start: Date, end: Date, at: Date, explanationUrl?: string): DecisionInput['ari'] {
+  return {
+    windowStart: start,
+    windowEnd: end,
+    renewAt: at,
+    ...(explanationUrl ? { explanationUrl } : {}),
+  };
+}
 
 const DOMAINS = ['example.com', '*.example.com'];
 
@@ -53,6 +78,20 @@ describe('renewalTime', () => {
     expect(at45.toISOString()).toBe(days(38).toISOString());
   });
 
+  it.each([
+    ['160-hour shortlived', hours(160), hours(128)],
+    ['45-day tlsserver', days(45), days(36)],
+    ['90-day classic', days(90), days(76)],
+    ['1-year (capped at 14 days)', days(365), days(351)],
+  ])('the safety floor of a %s certificate', (_case, notAfter, floor) => {
+    // Act
+    const at = safetyFloorTime(NOT_BEFORE, notAfter);
+
+    // Assess: always later than the default rule, so ARI can delay past that rule
+    expect(at.toISOString()).toBe(floor.toISOString());
+    expect(at.getTime()).toBeGreaterThan(renewalTime(NOT_BEFORE, notAfter, undefined).getTime());
+  });
+
   it('a certificate whose notAfter precedes notBefore is due at notAfter', () => {
     // Act
     const at = renewalTime(days(10), days(5), undefined);
@@ -69,6 +108,10 @@ describe('decideRenewal', () => {
     issue: boolean;
     kind: string;
     reason: RegExp[];
+    /** Expected Decision.renewAt, when the row checks it. */
+    renewAt?: Date;
+    /** Patterns the reason must not match. */
+    notReason?: RegExp[];
   }
 
   const rows: Row[] = [
@@ -214,6 +257,268 @@ describe('decideRenewal', () => {
       kind: 'not-due',
       reason: [/^not due: expires 2026-04-01T00:00:00Z/],
     },
+    // ACME Renewal Information
+    {
+      case: 'ARI, 90 days: the chosen time in an early window is reached (before the rule)',
+      input: input({ ari: ari(days(50), days(52), days(51)), now: days(51) }),
+      issue: true,
+      kind: 'ari',
+      reason: [/inside the CA's renewal window 2026-02-20T00:00:00Z to 2026-02-22T00:00:00Z/],
+      notReason: [/moved the renewal window forward/],
+      renewAt: days(51),
+    },
+    {
+      case: 'ARI, 90 days: one millisecond before the chosen time',
+      input: input({
+        ari: ari(days(50), days(52), days(51)),
+        now: new Date(days(51).getTime() - 1),
+      }),
+      issue: false,
+      kind: 'not-due',
+      reason: [/renewal from 2026-02-21T00:00:00Z/, /chosen in the CA's renewal window/],
+      renewAt: days(51),
+    },
+    {
+      case: 'ARI, 90 days: ARI delays past the lifetime rule (day 62, rule says day 60)',
+      input: input({ ari: ari(days(64), days(66), days(65)), now: days(62) }),
+      issue: false,
+      kind: 'not-due',
+      reason: [/not due/, /renewal from 2026-03-07T00:00:00Z/],
+      renewAt: days(65),
+    },
+    {
+      case: 'ARI, 90 days: a window past the floor is capped by it (day 75: not yet)',
+      input: input({ ari: ari(days(80), days(82), days(81)), now: days(75) }),
+      issue: false,
+      kind: 'not-due',
+      reason: [/later than the safety floor/, /renewal from 2026-03-18T00:00:00Z/],
+      renewAt: days(76),
+    },
+    {
+      case: 'ARI, 90 days: the floor renews on day 76 whatever ARI says',
+      input: input({ ari: ari(days(80), days(82), days(81)), now: days(76) }),
+      issue: true,
+      kind: 'expiring',
+      reason: [/less than 14 days left/, /safety floor/, /whatever the CA's renewal window/],
+      renewAt: days(76),
+    },
+    {
+      case: 'ARI: the CA pulled the window into the past (mass revocation), with its explanation',
+      input: input({
+        ari: ari(hours(9 * 24), hours(9 * 24 + 12), hours(9 * 24 + 5), 'https://ca.test/incident'),
+        now: days(10),
+      }),
+      issue: true,
+      kind: 'ari',
+      reason: [
+        /window 2026-01-10T00:00:00Z to 2026-01-10T12:00:00Z is in the past: renewing now/,
+        /the CA moved the renewal window forward: https:\/\/ca\.test\/incident/,
+      ],
+      renewAt: hours(9 * 24 + 5),
+    },
+    {
+      case: 'ARI: a window pulled forward but not yet reached names the explanation too',
+      input: input({
+        ari: ari(days(20), days(21), days(20.5), 'https://ca.test/incident'),
+        now: days(10),
+      }),
+      issue: false,
+      kind: 'not-due',
+      reason: [/moved the renewal window forward: https:\/\/ca\.test\/incident/],
+      renewAt: days(20.5),
+    },
+    {
+      case: 'ARI: an explanation URL on an ordinary window is not called a move',
+      input: input({
+        ari: ari(days(61), days(63), days(62), 'https://ca.test/info'),
+        now: days(62),
+      }),
+      issue: true,
+      kind: 'ari',
+      reason: [/renewal time 2026-03-04T00:00:00Z reached/],
+      notReason: [/moved/],
+    },
+    {
+      case: 'ARI, 160 hours (shortlived): ARI at hour 140 waits past the rule (hour 107)',
+      input: input({
+        stored: shortlived(),
+        ari: ari(hours(135), hours(145), hours(140)),
+        now: hours(127),
+      }),
+      issue: false,
+      kind: 'not-due',
+      reason: [/later than the safety floor/],
+      renewAt: hours(128),
+    },
+    {
+      case: 'ARI, 160 hours (shortlived): the floor renews at hour 128 (32 hours left)',
+      input: input({
+        stored: shortlived(),
+        ari: ari(hours(135), hours(145), hours(140)),
+        now: hours(128),
+      }),
+      issue: true,
+      kind: 'expiring',
+      reason: [/less than 32 hours left/, /safety floor/],
+      renewAt: hours(128),
+    },
+    {
+      case: 'ARI, 160 hours (shortlived): the chosen time at hour 90 is reached',
+      input: input({
+        stored: shortlived(),
+        ari: ari(hours(80), hours(100), hours(90)),
+        now: hours(90),
+      }),
+      issue: true,
+      kind: 'ari',
+      reason: [/renewal time/],
+      renewAt: hours(90),
+    },
+    {
+      case: 'no ARI, 160 hours (shortlived): hour 106 is not due',
+      input: input({ stored: shortlived(), now: hours(106) }),
+      issue: false,
+      kind: 'not-due',
+      reason: [/not due/],
+      renewAt: new Date(hours(160).getTime() - Math.floor((160 * HOUR) / 3)),
+    },
+    {
+      case: 'no ARI, 160 hours (shortlived): hour 107 is due by the lifetime rule',
+      input: input({ stored: shortlived(), now: hours(107) }),
+      issue: true,
+      kind: 'expiring',
+      reason: [/a third of its lifetime remains/],
+    },
+    {
+      case: 'ARI, 45 days (tlsserver): ARI on day 38 waits past the rule, capped at the floor',
+      input: input({ stored: stored(45), ari: ari(days(37), days(39), days(38)), now: days(35) }),
+      issue: false,
+      kind: 'not-due',
+      reason: [/later than the safety floor/],
+      renewAt: days(36),
+    },
+    {
+      case: 'ARI, 45 days (tlsserver): the floor renews on day 36 (9 days left)',
+      input: input({ stored: stored(45), ari: ari(days(37), days(39), days(38)), now: days(36) }),
+      issue: true,
+      kind: 'expiring',
+      reason: [/less than 9 days left/],
+    },
+    {
+      case: 'ARI, 45 days (tlsserver): the chosen time on day 28 is reached',
+      input: input({ stored: stored(45), ari: ari(days(27), days(29), days(28)), now: days(28) }),
+      issue: true,
+      kind: 'ari',
+      reason: [/inside the CA's renewal window/],
+      renewAt: days(28),
+    },
+    {
+      case: 'no ARI, 90 days: renewBeforeDays 3 is overridden by the floor (day 76)',
+      input: input({ renewBeforeDays: 3, now: days(76) }),
+      issue: true,
+      kind: 'expiring',
+      reason: [/safety floor/],
+      notReason: [/whatever the CA/],
+      renewAt: days(76),
+    },
+    {
+      case: 'no ARI, 90 days: renewBeforeDays 3 on day 75 plans the floor',
+      input: input({ renewBeforeDays: 3, now: days(75) }),
+      issue: false,
+      kind: 'not-due',
+      reason: [/the safety floor: sooner than the configured rule/],
+      renewAt: days(76),
+    },
+    // Profiles
+    {
+      case: 'profile configured for a certificate stored without one',
+      input: input({ desired: { domains: DOMAINS, keyType: 'ec-p256', profile: 'shortlived' } }),
+      issue: true,
+      kind: 'profile-changed',
+      reason: [/profile changed from the CA's default to "shortlived"/],
+    },
+    {
+      case: 'profile changed from tlsserver to shortlived',
+      input: input({
+        desired: { domains: DOMAINS, keyType: 'ec-p256', profile: 'shortlived' },
+        stored: stored(45, { profile: 'tlsserver' }),
+      }),
+      issue: true,
+      kind: 'profile-changed',
+      reason: [/from "tlsserver" to "shortlived"/],
+    },
+    {
+      case: 'profile removed from the configuration',
+      input: input({ stored: stored(90, { profile: 'classic' }) }),
+      issue: true,
+      kind: 'profile-changed',
+      reason: [/from "classic" to the CA's default/],
+    },
+    {
+      case: 'same profile',
+      input: input({
+        desired: { domains: DOMAINS, keyType: 'ec-p256', profile: 'tlsserver' },
+        stored: stored(45, { profile: 'tlsserver' }),
+      }),
+      issue: false,
+      kind: 'not-due',
+      reason: [/not due/],
+    },
+    // The CA that issued it
+    {
+      case: 'issued by a CA that is no longer configured (staging -> production)',
+      input: input({
+        desired: { domains: DOMAINS, keyType: 'ec-p256', directoryUrl: PRIMARY },
+        stored: stored(90, { directoryUrl: STAGING }),
+        knownDirectoryUrls: [FALLBACK],
+      }),
+      issue: true,
+      kind: 'ca-changed',
+      reason: [/issued by https:\/\/acme-staging-v02/, /issuing from https:\/\/acme-v02/],
+    },
+    {
+      case: 'issued by a configured fallback CA: kept until due',
+      input: input({
+        desired: { domains: DOMAINS, keyType: 'ec-p256', directoryUrl: PRIMARY },
+        stored: stored(90, { directoryUrl: FALLBACK }),
+        knownDirectoryUrls: [FALLBACK],
+      }),
+      issue: false,
+      kind: 'not-due',
+      reason: [/not due/],
+    },
+    {
+      case: 'issued by the primary CA',
+      input: input({
+        desired: { domains: DOMAINS, keyType: 'ec-p256', directoryUrl: PRIMARY },
+        stored: stored(90, { directoryUrl: PRIMARY }),
+      }),
+      issue: false,
+      kind: 'not-due',
+      reason: [/not due/],
+    },
+    {
+      case: 'issuer not recorded (a first-version secret): not a CA change',
+      input: input({ desired: { domains: DOMAINS, keyType: 'ec-p256', directoryUrl: PRIMARY } }),
+      issue: false,
+      kind: 'not-due',
+      reason: [/not due/],
+    },
+    {
+      case: 'domains changed wins over a profile and CA change',
+      input: input({
+        desired: {
+          domains: ['example.com'],
+          keyType: 'ec-p256',
+          profile: 'shortlived',
+          directoryUrl: PRIMARY,
+        },
+        stored: stored(90, { directoryUrl: STAGING }),
+      }),
+      issue: true,
+      kind: 'domains-changed',
+      reason: [/removed \*\.example\.com/],
+    },
   ];
 
   it.each(rows)('$case', (row) => {
@@ -224,6 +529,33 @@ describe('decideRenewal', () => {
     expect(decision.issue).toBe(row.issue);
     expect(decision.kind).toBe(row.kind);
     for (const pattern of row.reason) expect(decision.reason).toMatch(pattern);
+    for (const pattern of row.notReason ?? []) expect(decision.reason).not.toMatch(pattern);
+    if (row.renewAt) expect(decision.renewAt?.toISOString()).toBe(row.renewAt.toISOString());
+  });
+
+  it('carries the explanation URL only when the CA pulled the window before the rule', () => {
+    // Act
+    const pulled = decideRenewal(
+      input({ ari: ari(days(5), days(6), days(5.5), 'https://ca.test/incident'), now: days(10) }),
+    );
+    const ordinary = decideRenewal(
+      input({ ari: ari(days(61), days(63), days(62), 'https://ca.test/info'), now: days(10) }),
+    );
+
+    // Assess
+    expect(pulled.explanationUrl).toBe('https://ca.test/incident');
+    expect(ordinary.explanationUrl).toBeUndefined();
+  });
+
+  it('a forced certificate with ARI plans the chosen time as renewAt', () => {
+    // Act
+    const decision = decideRenewal(
+      input({ force: true, ari: ari(days(64), days(66), days(65)), now: days(1) }),
+    );
+
+    // Assess
+    expect(decision.kind).toBe('forced');
+    expect(decision.renewAt?.toISOString()).toBe(days(65).toISOString());
   });
 
   it('compares domain sets ignoring case and order', () => {

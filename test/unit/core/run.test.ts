@@ -123,6 +123,7 @@ describe('run', () => {
           'acmCertificateArn',
           'certificate',
           'chain',
+          'directoryUrl',
           'domains',
           'fullchain',
           'issuer',

@@ -56,6 +56,63 @@ describe('DynamoStateStore on dynalite', () => {
     }
   });
 
+  describe('rate-limit ledger', () => {
+    const orders = (count: number, tag: string) =>
+      Array.from({ length: count }, (_, i) => ({
+        directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
+        at: new Date(NOW.getTime() - i * 1_000).toISOString(),
+        registeredDomains: ['example.com'],
+        nameSet: `host-${i}-${tag}.example.com,www.host-${i}-${tag}.example.com`,
+        replaces: false,
+      }));
+
+    it('writes a new generation of chunks under 400 KB and deletes the previous one', async () => {
+      // Act
+      await store.putLedger({ orders: orders(5_000, 'a') });
+      const first = (await rawItems()).filter((i) => i.pk?.S === 'ledger');
+      await store.putLedger({ orders: orders(10, 'b') });
+      const second = (await rawItems()).filter((i) => i.pk?.S === 'ledger');
+
+      // Assess
+      expect(first.length).toBeGreaterThan(1);
+      for (const chunk of first) {
+        expect(chunk.sk?.S).toMatch(/^orders#0{11}1#\d{4}$/);
+        expect(Number(chunk.chunks?.N)).toBe(first.length);
+        expect(Buffer.byteLength(chunk.orders?.S ?? '')).toBeLessThanOrEqual(300_000);
+      }
+      expect(second.map((i) => i.sk?.S)).toEqual(['orders#000000000002#0000']);
+    });
+
+    it('reads the previous ledger when a newer write stopped before all its chunks were put', async () => {
+      // Prepare: generation 1 is whole; generation 2 has chunk 0 of 2 (a run killed mid-write)
+      await store.putLedger({ orders: orders(3, 'whole') });
+      await dynamo.client.send(
+        new PutItemCommand({
+          TableName: table,
+          Item: {
+            pk: { S: 'ledger' },
+            sk: { S: 'orders#000000000002#0000' },
+            generation: { N: '2' },
+            chunk: { N: '0' },
+            chunks: { N: '2' },
+            orders: { S: JSON.stringify(orders(1, 'partial')) },
+          },
+        }),
+      );
+
+      // Act
+      const loaded = await store.load();
+      await store.putLedger({ orders: orders(2, 'next') });
+      const next = await store.load();
+
+      // Assess
+      expect(loaded.ledger).toEqual({ orders: orders(3, 'whole') });
+      expect(next.ledger).toEqual({ orders: orders(2, 'next') });
+      const keys = (await rawItems()).filter((i) => i.pk?.S === 'ledger').map((i) => i.sk?.S);
+      expect(keys).toEqual(['orders#000000000003#0000']);
+    });
+  });
+
   it('needs the chunks: the same journal in one item is refused by the 400 KB limit', async () => {
     // Prepare
     const unchunked = new DynamoStateStore({

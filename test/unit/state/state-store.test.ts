@@ -336,6 +336,86 @@ describe.each(factories)('%s', (_label, factory) => {
     });
   });
 
+  describe('rate-limit ledger', () => {
+    const order = (i: number, tag = '') => ({
+      directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
+      at: new Date(T0 - i * MINUTE).toISOString(),
+      registeredDomains: [`example-${i % 40}.com`, 'example.co.uk'],
+      nameSet: `*.example-${i % 40}.com,host-${i}${tag}.example-${i % 40}.com,www.example.co.uk`,
+      replaces: i % 3 === 0,
+    });
+
+    it('is empty at first, then round-trips in order and is replaced by a shorter one', async () => {
+      // Prepare
+      const orders = Array.from({ length: 20 }, (_, i) => order(i));
+
+      // Act
+      const none = await store.load();
+      await store.putLedger({ orders });
+      const all = await store.load();
+      await store.putLedger({ orders: orders.slice(5, 7) });
+      const two = await store.load();
+      await store.putLedger({ orders: [] });
+      const empty = await store.load();
+
+      // Assess
+      expect(none.ledger).toEqual({ orders: [] });
+      expect(all.ledger).toEqual({ orders });
+      expect(two.ledger).toEqual({ orders: orders.slice(5, 7) });
+      expect(empty.ledger).toEqual({ orders: [] });
+    });
+
+    it('holds a week of 300 orders every 3 hours, past the 400 KB item limit', async () => {
+      // Prepare: 56 windows x 300 orders, about 3.5 MB of JSON
+      const orders = Array.from({ length: 56 * 300 }, (_, i) => order(i, '-week'));
+      expect(Buffer.byteLength(JSON.stringify(orders))).toBeGreaterThan(1_000_000);
+
+      // Act
+      await store.putLedger({ orders });
+      const loaded = await store.load();
+      await store.putLedger({ orders: orders.slice(0, 300) });
+      const shorter = await store.load();
+
+      // Assess
+      expect(loaded.ledger.orders).toHaveLength(orders.length);
+      expect(loaded.ledger).toEqual({ orders });
+      expect(shorter.ledger).toEqual({ orders: orders.slice(0, 300) });
+    });
+
+    it('keeps only well-formed entries', async () => {
+      // Prepare
+      const good = order(1);
+      const bad = [
+        { ...good, at: 'yesterday' },
+        { ...good, replaces: 'yes' },
+        { ...good, registeredDomains: [1] },
+        { directoryUrl: good.directoryUrl },
+      ];
+
+      // Act
+      await store.putLedger({ orders: [...bad, good] as never });
+      const loaded = await store.load();
+
+      // Assess
+      expect(loaded.ledger).toEqual({ orders: [good] });
+    });
+
+    it('hands out copies of the ledger', async () => {
+      // Prepare
+      const orders = [order(1)];
+      await store.putLedger({ orders });
+
+      // Act
+      orders[0]?.registeredDomains.push('mutated.example');
+      const first = await store.load();
+      first.ledger.orders.push(order(2));
+      const second = await store.load();
+
+      // Assess
+      expect(second.ledger).toEqual({ orders: [order(1)] });
+    });
+  });
+
   it('hands out copies: changing a loaded snapshot changes nothing stored', async () => {
     // Prepare
     await store.putSchedule('www', { renewAt: '2026-04-01T00:00:00.000Z' });
