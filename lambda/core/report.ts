@@ -12,9 +12,15 @@ function served(work: Work) {
 /** The report line of one certificate. */
 export function toResult(work: Work, dryRun: boolean, renewBeforeDays?: number): CertificateResult {
   const cert = served(work);
-  const renewAt = cert
-    ? renewalTime(new Date(cert.notBefore), new Date(cert.notAfter), renewBeforeDays).toISOString()
-    : undefined;
+  // The decision knows the stored certificate's plan (ARI's chosen time, the lifetime rule, the
+  // floor); a certificate issued in this run starts on the lifetime rule until its CA is asked.
+  const planned =
+    cert && cert.serial === work.state.current?.serial && work.decision?.renewAt
+      ? work.decision.renewAt
+      : cert
+        ? renewalTime(new Date(cert.notBefore), new Date(cert.notAfter), renewBeforeDays)
+        : undefined;
+  const renewAt = planned?.toISOString();
   const base: Pick<CertificateResult, 'name' | 'serial' | 'notAfter' | 'renewAt' | 'retryAfter'> = {
     name: work.cert.name,
     serial: cert?.serial,

@@ -28,8 +28,9 @@ import type {
   StateSnapshot,
   StateStore,
 } from './ports.js';
+import { observeRenewalInfo } from './renewal-info.js';
 import { compactReport, emitMetrics, toResult } from './report.js';
-import type { Dns01Solver } from './types.js';
+import type { Dns01Solver, StoredCertificate } from './types.js';
 import { active, fail, type RunReport, type Work } from './work.js';
 
 export interface RunDependencies {
@@ -229,6 +230,17 @@ async function runLocked(
     await journal.cleanupEarlier(deps.dns);
   }
 
+  if (config.acme.ari && deps.caInfo) {
+    await observeRenewalInfo(
+      {
+        info: deps.caInfo,
+        directoryUrls: cas.map((ca) => ca.directoryUrl),
+        primary: cas[0]?.directoryUrl ?? '',
+        now,
+      },
+      works,
+    );
+  }
   for (const work of works) decide(work, request, deps, views, now);
 
   if (!request.dryRun) {
@@ -348,14 +360,24 @@ function decide(
   // Stored state is checked before it is trusted: a key that does not match its certificate
   // is issued again rather than reported unchanged.
   const damaged = current ? checkStored(current) : undefined;
+  const cas = configuredCas(config);
   work.decision = decideRenewal({
-    desired: { domains: work.cert.domains, keyType: work.cert.keyType },
+    desired: {
+      domains: work.cert.domains,
+      keyType: work.cert.keyType,
+      ...(work.profile ? { profile: work.profile } : {}),
+      directoryUrl: cas[0]?.directoryUrl ?? '',
+    },
     stored: current && {
       domains: current.domains,
       keyType: current.keyType,
       notBefore: new Date(current.notBefore),
       notAfter: new Date(current.notAfter),
+      ...(current.profile ? { profile: current.profile } : {}),
+      ...(storedDirectoryUrl(current) ? { directoryUrl: storedDirectoryUrl(current) } : {}),
     },
+    knownDirectoryUrls: cas.slice(1).map((ca) => ca.directoryUrl),
+    ...(work.ari ? { ari: work.ari } : {}),
     unreadable: work.state.unreadable,
     damaged,
     force: request.force,
@@ -367,6 +389,18 @@ function decide(
     kind: work.decision.kind,
     reason: work.decision.reason,
   });
+}
+
+/**
+ * The CA that issued a stored certificate. The first version did not record it; a Let's Encrypt
+ * staging certificate still tells by its issuer, so a switch to production reissues it.
+ */
+function storedDirectoryUrl(current: StoredCertificate): string | undefined {
+  if (current.directoryUrl) return current.directoryUrl;
+  if (/\(STAGING\)|Fake LE/i.test(current.issuer ?? '')) {
+    return resolveDirectoryUrl('letsencrypt-staging');
+  }
+  return undefined;
 }
 
 /** The first version kept its journal in a secret: move it into the table, then remove it. */

@@ -3,7 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { PreparedOrder } from '../acme/orders.js';
 import type { CertificateConfig } from '../config.js';
 import type { StoredState } from '../store/secrets-store.js';
-import type { Decision } from './policy.js';
+import type { AriWindow, Decision } from './policy.js';
 import type { CertificateSchedule } from './ports.js';
 import { redact } from './redact.js';
 import type { StoredCertificate, TxtRecord } from './types.js';
@@ -56,6 +56,8 @@ export interface Work {
   /** The step that failed (`order`, `validation`, `deploy`, ...). */
   failedStep?: string;
   deferred?: string;
+  /** The CA's renewal window for the stored certificate (ARI), when it gave one. */
+  ari?: AriWindow;
   /** The ACME profile this certificate is ordered with (its own, else `acme.profile`). */
   profile?: string;
   /** Notes of CAs that could not issue it in this run (fallback CAs were tried next). */

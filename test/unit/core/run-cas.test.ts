@@ -199,7 +199,9 @@ describe('fallback CAs', () => {
 
     // Assess
     expect(result(report, 'www').action).toBe('renewed');
-    expect(result(report, 'www').reason).toMatch(/CA changed|issued by .* no longer configured/i);
+    expect(result(report, 'www').reason).toMatch(
+      /issued by https:\/\/primary\.test\/directory, which is no longer a configured CA/,
+    );
     expect(w.store.certificate('www')?.directoryUrl).toBe(FALLBACK);
   });
 });
@@ -224,5 +226,85 @@ describe('the rate-limit ledger', () => {
     expect(line.retryAfter).toBeDefined();
     expect(w.orders.prepared).toHaveLength(2);
     expect((await w.state.load()).ledger.orders).toHaveLength(2);
+  });
+});
+
+describe('ACME Renewal Information', () => {
+  function ariWorld(window: () => { start: Date; end: Date; explanationUrl?: string }) {
+    const w = world({});
+    const calls: string[] = [];
+    w.deps = {
+      ...w.deps,
+      caInfo: {
+        directory: async () => ({ renewalInfo: true }),
+        certId: (pem) => `cid-${pem.length}`,
+        renewalInfo: async (_url, pem) => {
+          calls.push(pem);
+          return {
+            certId: `cid-${pem.length}`,
+            ...window(),
+            retryAfter: new Date(Date.now() + 6 * 3_600_000),
+          };
+        },
+      },
+    };
+    return { w, calls };
+  }
+
+  it('renews at once with replaces when the CA pulls the window into the past, and says why', async () => {
+    // Prepare: a window in the future first, then the CA moves it (a mass-revocation drill).
+    let moved = false;
+    const { w, calls } = ariWorld(() =>
+      moved
+        ? {
+            start: new Date(Date.now() - 7_200_000),
+            end: new Date(Date.now() - 3_600_000),
+            explanationUrl: 'https://ca.test/incident/42',
+          }
+        : { start: new Date(Date.now() + 86_400_000), end: new Date(Date.now() + 2 * 86_400_000) },
+    );
+    await run(request(), w.deps);
+    const idle = await run(request(), w.deps);
+    expect(result(idle, 'www').action).toBe('unchanged');
+    const renewAt = Date.parse(result(idle, 'www').renewAt ?? '');
+    expect(renewAt).toBeGreaterThanOrEqual(Date.now() + 86_400_000 - 60_000);
+    expect(renewAt).toBeLessThanOrEqual(Date.now() + 2 * 86_400_000);
+    moved = true;
+    // The CA's Retry-After has passed.
+    const schedule = (await w.state.load()).schedules.get('www') ?? {};
+    const ari = schedule.ari as Record<string, unknown>;
+    await w.state.putSchedule('www', {
+      ...schedule,
+      ari: { ...ari, nextCheck: new Date(0).toISOString() },
+    });
+
+    // Act
+    const drill = await run(request(), w.deps);
+
+    // Assess
+    const line = result(drill, 'www');
+    expect(line.action).toBe('renewed');
+    expect(line.reason).toContain('https://ca.test/incident/42');
+    expect(w.orders.extras.at(-1)?.replaces).toMatch(/^cid-/);
+    expect(calls).toHaveLength(2);
+  });
+
+  it("asks again only after the CA's Retry-After: an idle run makes no renewalInfo request", async () => {
+    // Prepare
+    const { w, calls } = ariWorld(() => ({
+      start: new Date(Date.now() + 86_400_000),
+      end: new Date(Date.now() + 2 * 86_400_000),
+    }));
+    await run(request(), w.deps);
+    await run(request(), w.deps);
+    const asked = calls.length;
+
+    // Act
+    await run(request(), w.deps);
+    await run(request(), w.deps);
+
+    // Assess: one request for the certificate, then none until Retry-After.
+    expect(asked).toBe(1);
+    expect(calls).toHaveLength(1);
   });
 });
