@@ -12,6 +12,7 @@ import { resolveDirectoryUrl } from '../config.js';
 import type { AcmDeployer } from '../deploy/acm.js';
 import type { ListenerDeployer, ListenerView } from '../deploy/listeners.js';
 import type { SecretsStore } from '../store/secrets-store.js';
+import { withAriState } from './ari-schedule.js';
 import { type CaSettings, configuredCas } from './cas.js';
 import { checkStored } from './check-stored.js';
 import { deployAll } from './deploy.js';
@@ -298,6 +299,7 @@ async function runLocked(
     results: works.map((w) => toResult(w, request.dryRun, config.renewal.renewBeforeDays)),
   };
   if (!request.dryRun) {
+    if (config.acme.ari && deps.caInfo) firstAriCheck(works, deps.caInfo, now);
     await remember(deps, works, report, runId, now, cas[0]?.directoryUrl ?? '');
     try {
       await deps.state.putLedger(
@@ -401,6 +403,29 @@ function storedDirectoryUrl(current: StoredCertificate): string | undefined {
     return resolveDirectoryUrl('letsencrypt-staging');
   }
   return undefined;
+}
+
+/** A CA's renewalInfo Retry-After when it gave none (RFC 9773 suggests hours, not minutes). */
+const FIRST_ARI_CHECK_MS = 6 * 3_600_000;
+
+/**
+ * A certificate issued in this run is first asked about after the usual Retry-After, not by the
+ * next run: its window is weeks away, and an idle run right after a large issuance then makes
+ * no renewalInfo request at all.
+ */
+function firstAriCheck(works: Work[], info: CaInfoSource, now: Date): void {
+  for (const work of works) {
+    if (!work.served || !work.issued) continue;
+    try {
+      const certId = info.certId(work.served.certificate);
+      work.schedule = withAriState(work.schedule, {
+        certId,
+        nextCheck: new Date(now.getTime() + FIRST_ARI_CHECK_MS).toISOString(),
+      });
+    } catch {
+      // No certID (no authority key identifier): the CA cannot have ARI for it either.
+    }
+  }
 }
 
 /** The first version kept its journal in a secret: move it into the table, then remove it. */

@@ -264,6 +264,15 @@ describe('ACME Renewal Information', () => {
         : { start: new Date(Date.now() + 86_400_000), end: new Date(Date.now() + 2 * 86_400_000) },
     );
     await run(request(), w.deps);
+    const due = async () => {
+      const schedule = (await w.state.load()).schedules.get('www') ?? {};
+      const ari = schedule.ari as Record<string, unknown>;
+      await w.state.putSchedule('www', {
+        ...schedule,
+        ari: { ...ari, nextCheck: new Date(0).toISOString() },
+      });
+    };
+    await due();
     const idle = await run(request(), w.deps);
     expect(result(idle, 'www').action).toBe('unchanged');
     const renewAt = Date.parse(result(idle, 'www').renewAt ?? '');
@@ -271,12 +280,7 @@ describe('ACME Renewal Information', () => {
     expect(renewAt).toBeLessThanOrEqual(Date.now() + 2 * 86_400_000);
     moved = true;
     // The CA's Retry-After has passed.
-    const schedule = (await w.state.load()).schedules.get('www') ?? {};
-    const ari = schedule.ari as Record<string, unknown>;
-    await w.state.putSchedule('www', {
-      ...schedule,
-      ari: { ...ari, nextCheck: new Date(0).toISOString() },
-    });
+    await due();
 
     // Act
     const drill = await run(request(), w.deps);
@@ -296,15 +300,17 @@ describe('ACME Renewal Information', () => {
       end: new Date(Date.now() + 2 * 86_400_000),
     }));
     await run(request(), w.deps);
-    await run(request(), w.deps);
-    const asked = calls.length;
+    const afterIssue = calls.length;
 
-    // Act
+    // Act: idle runs right after the issuance.
     await run(request(), w.deps);
     await run(request(), w.deps);
 
-    // Assess: one request for the certificate, then none until Retry-After.
-    expect(asked).toBe(1);
-    expect(calls).toHaveLength(1);
+    // Assess: a certificate issued in this run is first asked about after the usual
+    // Retry-After; until then no run asks.
+    expect(afterIssue).toBe(0);
+    expect(calls).toHaveLength(0);
+    const ari = (await w.state.load()).schedules.get('www')?.ari as { nextCheck: string };
+    expect(Date.parse(ari.nextCheck)).toBeGreaterThan(Date.now() + 5 * 3_600_000);
   });
 });
