@@ -1,8 +1,12 @@
 /**
- * `npm run demo`: the product's main job on one machine. Starts the local cloud, seeds a hosted
- * zone and a load balancer, runs the built function three times (issue, nothing to do, forced
- * renewal) and shows what the listener serves after each. Stops everything it started.
+ * `npm run demo`: the product's main job on one machine. Starts the local cloud (with an ACME
+ * front that gives Pebble ARI), seeds a hosted zone and a load balancer, runs the built function
+ * four times (issue, nothing to do, forced renewal, and a mass-revocation drill: the CA pulls the
+ * certificate's renewal window into the past and the next scheduled run renews it with
+ * `replaces`) and shows what the listener serves after each. Stops everything it started.
  */
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { frontCertId, startAcmeFront } from './acme-front.js';
 import { type InvokeOutcome, type LocalCloud, startLocalCloud } from './cloud.js';
 import { placeholderCertificate } from './placeholder-cert.js';
 
@@ -47,13 +51,40 @@ function printServed(cloud: LocalCloud, listenerArn: string, secretName: string)
   return cert?.serial ?? '';
 }
 
+/**
+ * Time passes: the CA's Retry-After for the certificate's renewal information is over. The
+ * state table's schedule item says when the function asks the CA again; move that into the past.
+ */
+async function letRetryAfterPass(cloud: LocalCloud, name: string): Promise<void> {
+  const key = { pk: { S: `cert#${name}` }, sk: { S: 'schedule' } };
+  const { client, tableName } = cloud.stateTable;
+  const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: key }));
+  const schedule = JSON.parse(Item?.schedule?.S ?? '{}') as { ari?: Record<string, unknown> };
+  if (schedule.ari) schedule.ari.nextCheck = new Date(0).toISOString();
+  await client.send(
+    new PutItemCommand({
+      TableName: tableName,
+      Item: { ...Item, ...key, schedule: { S: JSON.stringify(schedule) } },
+    }),
+  );
+}
+
 async function main(): Promise<number> {
   section('starting the local cloud (AWS API emulator, DNS server, Pebble)');
-  const cloud = await startLocalCloud({ pebble: { noSleep: true } });
+  // 90-day certificates, as Let's Encrypt's classic profile issues them.
+  const cloud = await startLocalCloud({
+    pebble: { noSleep: true, certificateValidityPeriod: 90 * 86_400 },
+  });
+  const front = await startAcmeFront({ pebble: cloud.pebble }).catch(async (error: Error) => {
+    await cloud.stop();
+    throw error;
+  });
   try {
     console.log(`  AWS emulator ${cloud.emulator.url}`);
     console.log(`  DNS server   ${cloud.dns.address}`);
+    console.log(`  state table  ${cloud.stateTable.tableName} at ${cloud.stateTable.endpoint}`);
     console.log(`  Pebble       ${cloud.directoryUrl}`);
+    console.log(`  ACME front   ${front.directoryUrl} (adds ARI and profiles to Pebble)`);
 
     const zone = cloud.emulator.createHostedZone('example.test');
     const lb = cloud.emulator.createLoadBalancer({ name: 'web', type: 'application' });
@@ -68,7 +99,7 @@ async function main(): Promise<number> {
     console.log(`  hosted zone example.test (${zone.id}), HTTPS listener with a placeholder`);
 
     const config = {
-      acme: { directoryUrl: cloud.directoryUrl, email: 'ops@example.test' },
+      acme: { directoryUrl: front.directoryUrl, email: 'ops@example.test' },
       dns: { propagationResolvers: [cloud.dns.address] },
       certificates: [
         {
@@ -101,18 +132,48 @@ async function main(): Promise<number> {
     const serial3 = printServed(cloud, listener.arn, secretName);
     console.log(`\n  listener serial changed: ${serial1} -> ${serial3}`);
 
+    section('run 4: mass-revocation drill: the CA pulls the renewal window into the past');
+    const stored = JSON.parse(
+      cloud.emulator.secret(secretName)?.versions.find((v) => v.stages.includes('AWSCURRENT'))
+        ?.secretString ?? '{}',
+    ) as { certificate?: string };
+    const replaced = frontCertId(stored.certificate ?? '');
+    const explanationUrl = 'https://ca.example/incidents/2026-12-revocation';
+    front.moveWindow(replaced?.serial ?? '', {
+      start: new Date(Date.now() - 2 * 3_600_000),
+      end: new Date(Date.now() - 3_600_000),
+      explanationUrl,
+    });
+    await letRetryAfterPass(cloud, 'www');
+    console.log(`  the CA now suggests renewing ${replaced?.certId} before an hour ago`);
+    console.log(`  explanation: ${explanationUrl}`);
+    const fourth = await cloud.invoke(
+      { source: 'aws.events', 'detail-type': 'Scheduled Event' },
+      { config },
+    );
+    printReport(fourth);
+    const serial4 = printServed(cloud, listener.arn, secretName);
+    const order = front.orders.filter((o) => o.status === 201).at(-1);
+    console.log(`  newOrder sent replaces = ${String(order?.payload.replaces)}`);
+
     const ok =
       first.ok &&
       second.ok &&
       third.ok &&
+      fourth.ok &&
       first.report?.results[0]?.action === 'issued' &&
       second.report?.results[0]?.action === 'unchanged' &&
       third.report?.results[0]?.action === 'renewed' &&
+      fourth.report?.results[0]?.action === 'renewed' &&
+      String(fourth.report?.results[0]?.reason).includes(explanationUrl) &&
+      order?.payload.replaces === replaced?.certId &&
       serial1 !== '' &&
-      serial1 !== serial3;
-    section(ok ? 'demo finished: all three runs did what they should' : 'demo FAILED');
+      serial1 !== serial3 &&
+      serial3 !== serial4;
+    section(ok ? 'demo finished: all four runs did what they should' : 'demo FAILED');
     return ok ? 0 : 1;
   } finally {
+    await front.close();
     await cloud.stop();
   }
 }
