@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { gzipSync } from 'node:zlib';
+import { startAcmeFront } from '../local/acme-front.js';
 import { type InvokeOutcome, type LocalCloud, startLocalCloud } from '../local/cloud.js';
 import { seedFleet } from '../local/fleet.js';
 
@@ -30,6 +31,7 @@ const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNo
 interface Sample {
   wallMs: number;
   acmeRequests: number;
+  ariRequests: number;
   awsCalls: number;
   byOperation: Record<string, number>;
   changeBatches: number;
@@ -44,13 +46,13 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-function runStats(outcome: InvokeOutcome): { acmeRequests: number } {
+function runStats(outcome: InvokeOutcome): { acmeRequests: number; ariRequests: number } {
   for (const line of outcome.lines) {
     if (!line.includes('"run stats"')) continue;
-    const parsed = JSON.parse(line) as { acmeRequests?: number };
-    return { acmeRequests: parsed.acmeRequests ?? 0 };
+    const parsed = JSON.parse(line) as { acmeRequests?: number; ariRequests?: number };
+    return { acmeRequests: parsed.acmeRequests ?? 0, ariRequests: parsed.ariRequests ?? 0 };
   }
-  return { acmeRequests: Number.NaN };
+  return { acmeRequests: Number.NaN, ariRequests: Number.NaN };
 }
 
 function sample(cloud: LocalCloud, outcome: InvokeOutcome): Sample {
@@ -71,6 +73,7 @@ function sample(cloud: LocalCloud, outcome: InvokeOutcome): Sample {
   return {
     wallMs: outcome.durationMs,
     acmeRequests: runStats(outcome).acmeRequests,
+    ariRequests: runStats(outcome).ariRequests,
     awsCalls: calls.length + tableCalls.length,
     byOperation,
     changeBatches: byOperation['route53:ChangeResourceRecordSets'] ?? 0,
@@ -84,14 +87,18 @@ async function measure(n: number, zones: number): Promise<{ issue: Sample; idle:
   const cloud = await startLocalCloud({
     pebble: { noSleep: true, nonceRejectPercent: 0, authzReusePercent: 0 },
   });
+  // The ACME front gives Pebble ARI and profiles, as Let's Encrypt has them.
+  const front = await startAcmeFront({ pebble: cloud.pebble });
   try {
+    const fleet = seedFleet(cloud, {
+      certificates: n,
+      zones,
+      perListener: PER_LISTENER,
+      prefix: 'bench',
+    });
     const config = {
-      ...seedFleet(cloud, {
-        certificates: n,
-        zones,
-        perListener: PER_LISTENER,
-        prefix: 'bench',
-      }),
+      ...fleet,
+      acme: { directoryUrl: front.directoryUrl },
       ...(process.env.BENCH_CONCURRENCY
         ? { concurrency: Number(process.env.BENCH_CONCURRENCY) }
         : {}),
@@ -106,6 +113,7 @@ async function measure(n: number, zones: number): Promise<{ issue: Sample; idle:
       throw new Error(`idle run changed something: ${JSON.stringify(idle.actions)}`);
     return { issue, idle };
   } finally {
+    await front.close();
     await cloud.stop();
   }
 }
@@ -156,6 +164,7 @@ async function main(): Promise<void> {
         'run',
         'wall ms',
         'ACME requests',
+        'ARI requests',
         'AWS calls',
         'Route 53 changes',
         'zones',
@@ -163,7 +172,7 @@ async function main(): Promise<void> {
         'peak RSS MB',
       ]),
   );
-  console.log(row(['---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
+  console.log(row(['---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
   for (const { n, zones, issue, idle } of results) {
     for (const [label, samples] of [
       ['issue', issue],
@@ -175,6 +184,7 @@ async function main(): Promise<void> {
           label,
           med(samples, (s) => s.wallMs),
           med(samples, (s) => s.acmeRequests),
+          med(samples, (s) => s.ariRequests),
           med(samples, (s) => s.awsCalls),
           med(samples, (s) => s.changeBatches),
           Math.min(n, zones),

@@ -24,7 +24,8 @@ export interface IssueAcrossContext {
   /** Use ARI (`replaces`) where the CA offers it. */
   ari: boolean;
   ledger: RateLedger;
-  budgets: LedgerBudgets;
+  /** The rate-limit budgets at a CA. */
+  budgets: (directoryUrl: string) => LedgerBudgets;
   now: () => Date;
 }
 
@@ -90,6 +91,18 @@ async function checkProfiles(ctx: IssueAcrossContext, ca: CaSettings, works: Wor
 /** Issues every due work, primary CA first, then each fallback for what is left. */
 export async function issueAcrossCas(ctx: IssueAcrossContext, due: Work[]): Promise<void> {
   const primary = ctx.cas[0]?.directoryUrl ?? '';
+  // Too little time left: issueAll defers them all, and no CA is asked anything.
+  if (ctx.base.remainingMs() < ctx.base.reserveMs) {
+    await issueAll(
+      {
+        ...ctx.base,
+        directoryUrl: primary,
+        openOrders: () => ctx.openOrders(ctx.cas[0] as CaSettings),
+      },
+      due,
+    );
+    return;
+  }
   let pending = due;
   for (const [index, ca] of ctx.cas.entries()) {
     if (pending.length === 0) return;
@@ -132,7 +145,7 @@ export async function issueAcrossCas(ctx: IssueAcrossContext, due: Work[]): Prom
         replaces: replacesOf(w) !== undefined,
       })),
       ctx.ledger,
-      ctx.budgets,
+      ctx.budgets(ca.directoryUrl),
       ca.directoryUrl,
       now,
     );

@@ -54,6 +54,48 @@ export function ledgerBudgets(configured: Partial<LedgerBudgets> = {}): LedgerBu
   };
 }
 
+/** Let's Encrypt staging's figures (same page, "Staging Environment"): far higher. */
+export const LETS_ENCRYPT_STAGING_BUDGETS: Readonly<LedgerBudgets> = Object.freeze({
+  newOrdersPerWindow: Object.freeze({ count: 1500, windowHours: 3 }),
+  certificatesPerRegisteredDomain: Object.freeze({ count: 30_000, windowHours: 7 * 24 }),
+  duplicateCertificates: Object.freeze({ count: 30_000, windowHours: 7 * 24 }),
+});
+
+const UNLIMITED: Budget = { count: Number.POSITIVE_INFINITY, windowHours: 0 };
+
+/**
+ * The budgets for one CA: Let's Encrypt's published figures for its production and staging
+ * directories; for any other CA only what `acme.rateLimits` sets (its limits are its own: a
+ * budget nobody configured is not enforced). A configured budget always wins.
+ */
+export function budgetsFor(
+  directoryUrl: string,
+  configured: Partial<LedgerBudgets> = {},
+): LedgerBudgets {
+  const host = (() => {
+    try {
+      return new URL(directoryUrl).host;
+    } catch {
+      return '';
+    }
+  })();
+  const defaults =
+    host === 'acme-v02.api.letsencrypt.org'
+      ? LETS_ENCRYPT_BUDGETS
+      : host === 'acme-staging-v02.api.letsencrypt.org'
+        ? LETS_ENCRYPT_STAGING_BUDGETS
+        : undefined;
+  const pick = (key: keyof LedgerBudgets): Budget => {
+    const budget = configured[key] ?? defaults?.[key] ?? UNLIMITED;
+    return { count: budget.count, windowHours: budget.windowHours };
+  };
+  return {
+    newOrdersPerWindow: pick('newOrdersPerWindow'),
+    certificatesPerRegisteredDomain: pick('certificatesPerRegisteredDomain'),
+    duplicateCertificates: pick('duplicateCertificates'),
+  };
+}
+
 /**
  * The registered domain of an identifier, from the Public Suffix List (private section
  * included, as `foo.github.io` is a domain of its own): `www.example.co.uk` -> `example.co.uk`,

@@ -19,7 +19,7 @@ import { deployAll } from './deploy.js';
 import { type RunRequest, selectNames } from './event.js';
 import { type CaWaits, caWaits, issueAcrossCas } from './issue-cas.js';
 import { Journal } from './journal.js';
-import { ledgerBudgets, pruneLedger } from './ledger.js';
+import { budgetsFor, ledgerBudgets, pruneLedger } from './ledger.js';
 import { readLegacyJournal } from './legacy-journal.js';
 import { decideRenewal, sameDomainSet } from './policy.js';
 import type {
@@ -224,6 +224,7 @@ async function runLocked(
   }
 
   const journal = new Journal(deps.state, runId, snapshot, logger);
+  const ledgerSize = snapshot.ledger.orders.length;
   if (!request.dryRun) {
     if (!snapshot.migrated) {
       await migrateLegacyJournal(deps, journal, loaded.extra.get(legacyJournalSecret));
@@ -271,7 +272,7 @@ async function runLocked(
         ...(deps.caInfo ? { info: deps.caInfo } : {}),
         ari: config.acme.ari,
         ledger: snapshot.ledger,
-        budgets: ledgerBudgets(config.acme.rateLimits),
+        budgets: (url) => budgetsFor(url, config.acme.rateLimits),
         now: scope.clock,
       },
       due,
@@ -301,12 +302,14 @@ async function runLocked(
   if (!request.dryRun) {
     if (config.acme.ari && deps.caInfo) firstAriCheck(works, deps.caInfo, now);
     await remember(deps, works, report, runId, now, cas[0]?.directoryUrl ?? '');
-    try {
-      await deps.state.putLedger(
-        pruneLedger(snapshot.ledger, ledgerBudgets(config.acme.rateLimits), now),
-      );
-    } catch (error) {
-      logger.warn('rate-limit ledger not saved', { error: (error as Error).message });
+    const pruned = pruneLedger(snapshot.ledger, ledgerBudgets(config.acme.rateLimits), now);
+    // Written only when an order was placed or an old one aged out: idle runs stay cheap.
+    if (pruned.orders.length !== ledgerSize || snapshot.ledger.orders.length !== ledgerSize) {
+      try {
+        await deps.state.putLedger(pruned);
+      } catch (error) {
+        logger.warn('rate-limit ledger not saved', { error: (error as Error).message });
+      }
     }
     if (deps.metrics) emitMetrics(deps.metrics, works, report, now);
   }

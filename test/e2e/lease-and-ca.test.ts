@@ -125,15 +125,8 @@ async function waitFor<T>(
   }
 }
 
-/**
- * The `message` of every structured log line of an outcome, stdout and stderr: Powertools'
- * Logger writes WARN and ERROR through `console.warn`/`console.error`, so those lines (e.g.
- * 'acme account re-registered') arrive on stderr, which `logLines` does not read.
- */
-const messages = (outcome: InvokeOutcome) =>
-  logLines({ ...outcome, lines: [...outcome.lines, ...outcome.stderr.split('\n')] }).map(
-    (l) => l.message,
-  );
+/** The `message` of every structured log line of an outcome (stdout and stderr). */
+const messages = (outcome: InvokeOutcome) => logLines(outcome).map((l) => l.message);
 
 describe('acme-renewer end to end: run lease and CA cooperation', () => {
   let e2e: E2e;

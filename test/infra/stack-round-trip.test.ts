@@ -214,8 +214,8 @@ describe('cdk.json -> RenewerStack -> RENEWER_CONFIG', () => {
     // The default schedule (twice a day) fits; the default expiry alarm fits itself to it.
     const twiceADay = synthFromContext(shortlived, { stackName: 'AcmeRenewer' });
     expect(Annotations.fromStack(twiceADay.stack).findWarning('*', Match.anyValue())).toEqual([]);
-    // cdk.json's explicit expiryAlarmDays 14 would keep the alarm on: that is said, not ignored.
-    const explicit = synthFromContext(shortlived);
+    // An explicit expiryAlarmDays 14 would keep the alarm on: that is said, not ignored.
+    const explicit = synthFromContext(shortlived, { expiryAlarmDays: 14 });
     const expiry = Annotations.fromStack(explicit.stack).findWarning('*', Match.anyValue());
     expect(expiry.map((w) => String(w.entry.data))).toEqual([
       expect.stringMatching(

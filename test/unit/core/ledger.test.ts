@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  budgetsFor,
   LETS_ENCRYPT_BUDGETS,
   type LedgerBudgets,
   ledgerBudgets,
@@ -302,5 +303,25 @@ describe('recording and pruning', () => {
     expect(pruned.orders.map((o) => o.at)).toEqual([at(1), at(167)].map((d) => d.toISOString()));
     expect(shortWindows.orders.map((o) => o.at)).toEqual([at(1).toISOString()]);
     expect(ledger.orders).toHaveLength(5);
+  });
+});
+
+describe('budgetsFor', () => {
+  it("applies Let's Encrypt's figures to its directories only; other CAs get what is configured", () => {
+    // Act
+    const production = budgetsFor('https://acme-v02.api.letsencrypt.org/directory');
+    const staging = budgetsFor('https://acme-staging-v02.api.letsencrypt.org/directory');
+    const other = budgetsFor('https://acme.zerossl.com/v2/DV90');
+    const configured = budgetsFor('https://acme.zerossl.com/v2/DV90', {
+      newOrdersPerWindow: { count: 10, windowHours: 1 },
+    });
+
+    // Assess
+    expect(production.duplicateCertificates).toEqual({ count: 5, windowHours: 168 });
+    expect(production.certificatesPerRegisteredDomain).toEqual({ count: 50, windowHours: 168 });
+    expect(staging.duplicateCertificates.count).toBe(30_000);
+    expect(other.newOrdersPerWindow.count).toBe(Number.POSITIVE_INFINITY);
+    expect(configured.newOrdersPerWindow).toEqual({ count: 10, windowHours: 1 });
+    expect(configured.duplicateCertificates.count).toBe(Number.POSITIVE_INFINITY);
   });
 });
