@@ -10,10 +10,18 @@
  * checks each JWS `url` against the Host it was sent to and builds its URLs from it; every
  * upstream URL left in a body, `Location` or `Link` header is rewritten to the front anyway.
  *
- * Seams for later features: {@link AcmeFrontOptions.directory} edits the directory served (add
- * `renewalInfo`, `meta.profiles`), and {@link AcmeFrontOptions.routes} serves extra paths on
- * the front itself (an ARI endpoint) with the same fault injection and counting.
+ * Pebble 2.4 has neither ARI nor profiles, so the front adds both: the directory gains
+ * `renewalInfo` (RFC 9773 §3) and `meta.profiles` (draft-ietf-acme-profiles), the front answers
+ * `GET /renewal-info/<certID>` for every certificate it saw downloaded, and it refuses a newOrder
+ * the way a CA that implements them would (an unknown profile, a `replaces` already replaced or
+ * of another account). Pebble ignores `replaces` and `profile`, so other newOrders pass through
+ * unchanged.
+ *
+ * Seams: {@link AcmeFrontOptions.directory} edits the directory served, and
+ * {@link AcmeFrontOptions.routes} serves extra paths on the front itself with the same fault
+ * injection and counting.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, request as httpsRequest } from 'node:https';
@@ -33,6 +41,7 @@ export type AcmeKind =
   | 'authz'
   | 'challenge'
   | 'cert'
+  | 'renewalInfo'
   | 'other';
 
 /** A kind to inject a fault at; `any` matches every request. */
@@ -59,6 +68,14 @@ export interface FrontReply {
   body?: string | Buffer;
 }
 
+/** Faults the front answers with instead of passing a request on. */
+export type FrontFault =
+  | 'rateLimited'
+  | 'hang'
+  | 'accountDoesNotExist'
+  | 'replacesRefused'
+  | 'invalidProfile';
+
 /** A newOrder as the front received it. */
 export interface RecordedOrder {
   /** The decoded JWS payload: `identifiers`, and `replaces`, `profile` when sent. */
@@ -66,7 +83,7 @@ export interface RecordedOrder {
   /** The account URL the order was signed for. */
   kid?: string;
   /** The fault the front answered with instead of passing it on, if any. */
-  fault?: 'rateLimited' | 'hang' | 'accountDoesNotExist';
+  fault?: FrontFault;
   /**
    * The HTTP status sent back (201: the order was created; 400 with Pebble's badNonce is a
    * request acme-client sends again), once answered.
@@ -79,9 +96,44 @@ export interface RecordedRequest {
   kind: AcmeKind;
   method: string;
   kid?: string;
-  fault?: 'rateLimited' | 'hang' | 'accountDoesNotExist';
+  fault?: FrontFault;
   status?: number;
 }
+
+/** A suggested renewal window (RFC 9773 §4.2) the front serves. */
+export interface RenewalWindow {
+  start: Date;
+  end: Date;
+  /** Served as `explanationURL`. */
+  explanationUrl?: string;
+}
+
+/** A certificate the front saw issued (downloaded through it). */
+export interface KnownCertificate {
+  /** RFC 9773 certID, computed by the front on its own. */
+  certId: string;
+  /** Lower-case hex as `X509Certificate.serialNumber` gives it (no leading zero byte). */
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** The window served now (the default or the one set by {@link AcmeFront.moveWindow}). */
+  window: RenewalWindow;
+}
+
+/** Why {@link AcmeFront.refuseReplaces} refuses: each as Boulder answers it. */
+export type ReplacesRefusal = 'alreadyReplaced' | 'unauthorized' | 'malformed';
+
+/** The profiles the front offers unless told otherwise: Let's Encrypt's three. */
+export const DEFAULT_PROFILES: Readonly<Record<string, string>> = {
+  classic: 'The same profile as before profiles existed: 90-day certificates',
+  tlsserver: 'Server authentication only, fewer extensions: 45-day certificates',
+  shortlived: 'Like tlsserver, 160-hour (about 6.7-day) certificates',
+};
+
+/** RFC 9773 §4.3.1: 21600 s in the RFC's example and Let's Encrypt's practice. */
+const DEFAULT_RENEWAL_RETRY_AFTER_SECONDS = 6 * 3600;
+
+const RENEWAL_INFO_PATH = '/renewal-info';
 
 /** Options of {@link startAcmeFront}. */
 export interface AcmeFrontOptions {
@@ -112,6 +164,21 @@ export interface AcmeFrontOptions {
       handle: (request: FrontRequest) => FrontReply | Promise<FrontReply>;
     }
   >;
+  /**
+   * Serve ARI: `renewalInfo` in the directory and `GET /renewal-info/<certID>`.
+   * @default true
+   */
+  readonly renewalInfo?: boolean;
+  /**
+   * `meta.profiles` of the directory; `false` serves none (a CA without profiles).
+   * @default DEFAULT_PROFILES
+   */
+  readonly profiles?: Readonly<Record<string, string>> | false;
+  /**
+   * The window served for a certificate not moved by {@link AcmeFront.moveWindow}.
+   * @default - the last third of its lifetime, from two thirds in to notAfter
+   */
+  readonly defaultWindow?: (certificate: { notBefore: Date; notAfter: Date }) => RenewalWindow;
   /**
    * Milliseconds to wait for Pebble before answering 504 (Pebble was once seen wedged; see
    * FIELD-NOTES).
@@ -157,6 +224,27 @@ export interface AcmeFront {
   accountDoesNotExist(count?: number, options?: { accountUrl?: string }): void;
   /** Every newOrder received, in order. */
   readonly orders: readonly RecordedOrder[];
+  /**
+   * Serves `window` for a known certificate (by certID or serial hex, any case, colons and
+   * leading zeros ignored); throws for one the front never saw. A window in the past is a
+   * mass-revocation drill: "renew now".
+   */
+  moveWindow(certIdOrSerial: string, window: RenewalWindow): void;
+  /** `Retry-After` of renewalInfo answers in seconds; `undefined` sends none. @default 21600 */
+  setRetryAfter(seconds: number | undefined): void;
+  /** Turns ARI on or off (the directory's `renewalInfo` and the endpoint). */
+  setRenewalInfo(enabled: boolean): void;
+  /** Replaces `meta.profiles`; `undefined` removes it (a CA without profiles). */
+  setProfiles(profiles: Readonly<Record<string, string>> | undefined): void;
+  /**
+   * The next `count` newOrders that carry `replaces` are refused: `alreadyReplaced` (409),
+   * `unauthorized` (403, as for a certificate of another account) or `malformed` (400).
+   */
+  refuseReplaces(kind: ReplacesRefusal, count?: number): void;
+  /** The certID of each renewalInfo request, in order (unknown ones and faults included). */
+  readonly renewalInfoRequests: readonly string[];
+  /** A certificate the front saw issued, by certID or serial. */
+  certificate(certIdOrSerial: string): KnownCertificate | undefined;
   /** Requests received of `kind` (faults included). */
   count(kind: AcmeKind): number;
   /**
@@ -164,7 +252,10 @@ export interface AcmeFront {
    * rejects some nonces, so "created once" reads `status === 201`, not a count.
    */
   readonly requests: readonly RecordedRequest[];
-  /** Drops pending faults, records and counts. */
+  /**
+   * Drops pending faults, records and counts, moved windows, replaces refusals, and restores the
+   * options' ARI, profiles and Retry-After. Certificates seen stay known, as at a real CA.
+   */
   reset(): void;
   /** Stops listening, drops hung requests and open connections; safe to call twice. */
   close(): Promise<void>;
@@ -216,6 +307,51 @@ function decodeJws(body: Buffer): { payload?: Record<string, unknown>; kid?: str
   }
 }
 
+/** Reads a DER length at `offset`: the content's start and length. */
+function derLength(der: Buffer, offset: number): { start: number; length: number } {
+  const first = der[offset] ?? 0;
+  if (first < 0x80) return { start: offset + 1, length: first };
+  const octets = first & 0x7f;
+  return { start: offset + 1 + octets, length: der.readUIntBE(offset + 1, octets) };
+}
+
+/**
+ * The RFC 9773 §4.1 certID, worked out differently from the function's `lambda/acme/ari.ts`
+ * (so a mistake in one shows against the other): the AKI is found by its OID's bytes
+ * (2.5.29.35: `06 03 55 1d 23`) in the DER, the serial comes from node:crypto's hex with the
+ * sign byte put back.
+ */
+export function frontCertId(pem: string): { certId: string; serial: string } | undefined {
+  const cert = new X509Certificate(pem);
+  const der = cert.raw;
+  const oid = der.indexOf(Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x23]));
+  if (oid < 0) return undefined;
+  let at = oid + 5;
+  if (der[at] === 0x01) at += 3; // critical BOOLEAN
+  if (der[at] !== 0x04) return undefined; // extnValue OCTET STRING
+  const value = derLength(der, at + 1);
+  if (der[value.start] !== 0x30) return undefined; // AuthorityKeyIdentifier SEQUENCE
+  const sequence = derLength(der, value.start + 1);
+  if (der[sequence.start] !== 0x80) return undefined; // keyIdentifier [0]
+  const keyId = derLength(der, sequence.start + 1);
+  const aki = der.subarray(keyId.start, keyId.start + keyId.length);
+  let hex = cert.serialNumber.toLowerCase();
+  if (hex.length % 2 === 1) hex = `0${hex}`;
+  if (Number.parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
+  return {
+    certId: `${aki.toString('base64url')}.${Buffer.from(hex, 'hex').toString('base64url')}`,
+    serial: cert.serialNumber.toLowerCase(),
+  };
+}
+
+/** A serial as typed by a person or tool: no colons, lower case, no leading zeros. */
+function normalSerial(serial: string): string {
+  return serial
+    .replace(/:/g, '')
+    .toLowerCase()
+    .replace(/^0+(?=.)/, '');
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -244,10 +380,113 @@ export async function startAcmeFront(options: AcmeFrontOptions): Promise<AcmeFro
   const hung = new Set<ServerResponse>();
   let base = '';
 
+  const defaultProfiles =
+    options.profiles === false ? undefined : (options.profiles ?? DEFAULT_PROFILES);
+  let renewalInfo = options.renewalInfo ?? true;
+  let profiles: Readonly<Record<string, string>> | undefined = defaultProfiles;
+  let retryAfterSeconds: number | undefined = DEFAULT_RENEWAL_RETRY_AFTER_SECONDS;
+  let replacesRefusals: Array<{ kind: ReplacesRefusal; remaining: number }> = [];
+  let renewalInfoRequests: string[] = [];
+  /** Certificates seen downloaded, by certID. */
+  const certificates = new Map<string, Omit<KnownCertificate, 'window'>>();
+  let moved = new Map<string, RenewalWindow>();
+  const defaultWindow =
+    options.defaultWindow ??
+    (({ notBefore, notAfter }) => {
+      const lifetime = notAfter.getTime() - notBefore.getTime();
+      return { start: new Date(notBefore.getTime() + (2 * lifetime) / 3), end: notAfter };
+    });
+
+  const find = (certIdOrSerial: string): KnownCertificate | undefined => {
+    const serial = normalSerial(certIdOrSerial);
+    const known =
+      certificates.get(certIdOrSerial) ??
+      [...certificates.values()].find((c) => normalSerial(c.serial) === serial);
+    if (!known) return undefined;
+    return { ...known, window: moved.get(known.certId) ?? defaultWindow(known) };
+  };
+
+  /** Learns the leaf of a downloaded chain (the first PEM block). */
+  const learn = (body: string | Buffer | undefined): void => {
+    const text = Buffer.isBuffer(body) ? body.toString('utf8') : (body ?? '');
+    const leaf = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(text)?.[0];
+    if (!leaf) return;
+    try {
+      const id = frontCertId(leaf);
+      if (!id) return;
+      const cert = new X509Certificate(leaf);
+      certificates.set(id.certId, {
+        ...id,
+        notBefore: new Date(cert.validFrom),
+        notAfter: new Date(cert.validTo),
+      });
+    } catch {
+      // not a certificate: nothing to learn
+    }
+  };
+
+  /** RFC 9773 §4.1-4.2: the window of a known certificate, 404 for others. */
+  const answerRenewalInfo = (request: FrontRequest): FrontReply => {
+    if (request.method !== 'GET') {
+      return problemReply(405, 'malformed', 'renewalInfo is read with an unauthenticated GET');
+    }
+    const id = (request.path.split('?')[0] ?? '').slice(RENEWAL_INFO_PATH.length + 1);
+    const known = certificates.has(id) ? find(id) : undefined;
+    if (!known) return problemReply(404, 'malformed', `no certificate with certID ${id}`);
+    const { window } = known;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+    return {
+      status: 200,
+      headers,
+      body: JSON.stringify({
+        suggestedWindow: { start: window.start.toISOString(), end: window.end.toISOString() },
+        ...(window.explanationUrl ? { explanationURL: window.explanationUrl } : {}),
+      }),
+    };
+  };
+
+  /** What a CA with ARI and profiles says to a newOrder Pebble would take blindly. */
+  const checkOrder = (
+    payload: Record<string, unknown> | undefined,
+  ): { fault: FrontFault; reply: FrontReply } | undefined => {
+    const profile = payload?.profile;
+    if (typeof profile === 'string' && profiles && !Object.hasOwn(profiles, profile)) {
+      return {
+        fault: 'invalidProfile',
+        reply: problemReply(
+          400,
+          'invalidProfile',
+          `profile "${profile}" is not offered; offered: ${Object.keys(profiles).join(', ')}`,
+        ),
+      };
+    }
+    if (typeof payload?.replaces !== 'string') return undefined;
+    const refusal = replacesRefusals.find((r) => r.remaining > 0);
+    if (!refusal) return undefined;
+    refusal.remaining -= 1;
+    const reply =
+      refusal.kind === 'alreadyReplaced'
+        ? problemReply(
+            409,
+            'alreadyReplaced',
+            `certificate ${payload.replaces} has already been replaced`,
+          )
+        : refusal.kind === 'unauthorized'
+          ? problemReply(
+              403,
+              'unauthorized',
+              'requester account did not request the certificate being replaced by this order',
+            )
+          : problemReply(400, 'malformed', `invalid replaces value "${payload.replaces}"`);
+    return { fault: 'replacesRefused', reply };
+  };
+
   const classify = (path: string): AcmeKind => {
     const bare = path.split('?')[0] ?? path;
     const named = directoryPaths.get(bare) ?? options.routes?.[bare]?.kind;
     if (named) return named;
+    if (bare.startsWith(`${RENEWAL_INFO_PATH}/`)) return 'renewalInfo';
     return PATH_KINDS.find(([prefix]) => bare.startsWith(prefix))?.[1] ?? 'other';
   };
 
@@ -357,6 +596,11 @@ export async function startAcmeFront(options: AcmeFrontOptions): Promise<AcmeFro
           // not a URL
         }
       }
+      if (renewalInfo) directory.renewalInfo = `${base}${RENEWAL_INFO_PATH}`;
+      const meta = { ...((directory.meta as Record<string, unknown> | undefined) ?? {}) };
+      if (profiles) meta.profiles = { ...profiles };
+      else delete meta.profiles;
+      directory.meta = meta;
       if (options.directory) directory = options.directory(directory, base);
       return JSON.stringify(directory, null, 2);
     } catch {
@@ -388,17 +632,22 @@ export async function startAcmeFront(options: AcmeFrontOptions): Promise<AcmeFro
         ...jws,
       };
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
+      if (kind === 'renewalInfo') {
+        renewalInfoRequests.push((path.split('?')[0] ?? '').slice(RENEWAL_INFO_PATH.length + 1));
+      }
       const fault = takeFault(request);
+      const refused = !fault && kind === 'newOrder' ? checkOrder(request.payload) : undefined;
+      const faultType: FrontFault | undefined = fault?.type ?? refused?.fault;
       const record: RecordedOrder | undefined =
         kind === 'newOrder'
-          ? { payload: request.payload ?? {}, kid: request.kid, fault: fault?.type }
+          ? { payload: request.payload ?? {}, kid: request.kid, fault: faultType }
           : undefined;
       if (record) orders.push(record);
       const logged: RecordedRequest = {
         kind,
         method: request.method,
         kid: request.kid,
-        fault: fault?.type,
+        fault: faultType,
       };
       requests.push(logged);
       let reply: FrontReply | undefined;
@@ -408,9 +657,14 @@ export async function startAcmeFront(options: AcmeFrontOptions): Promise<AcmeFro
           hung.add(res);
           return;
         }
+      } else if (refused) {
+        reply = refused.reply;
+      } else if (kind === 'renewalInfo' && renewalInfo) {
+        reply = answerRenewalInfo(request);
       } else {
         const route = options.routes?.[path.split('?')[0] ?? path];
         reply = route ? await route.handle(request) : await forward(req, request);
+        if (kind === 'cert' && reply.status === 200) learn(reply.body);
       }
       if (record) record.status = reply.status;
       logged.status = reply.status;
@@ -448,6 +702,31 @@ export async function startAcmeFront(options: AcmeFrontOptions): Promise<AcmeFro
     get orders() {
       return orders;
     },
+    moveWindow(certIdOrSerial, window) {
+      const known = find(certIdOrSerial);
+      if (!known) {
+        throw new Error(
+          `the front saw no certificate ${certIdOrSerial} downloaded (known: ${[...certificates.keys()].join(', ') || 'none'})`,
+        );
+      }
+      moved.set(known.certId, { ...window });
+    },
+    setRetryAfter(seconds) {
+      retryAfterSeconds = seconds;
+    },
+    setRenewalInfo(enabled) {
+      renewalInfo = enabled;
+    },
+    setProfiles(next) {
+      profiles = next && Object.keys(next).length > 0 ? { ...next } : undefined;
+    },
+    refuseReplaces(kind, count = 1) {
+      replacesRefusals.push({ kind, remaining: count });
+    },
+    get renewalInfoRequests() {
+      return renewalInfoRequests;
+    },
+    certificate: (certIdOrSerial) => find(certIdOrSerial),
     get requests() {
       return requests;
     },
@@ -457,6 +736,12 @@ export async function startAcmeFront(options: AcmeFrontOptions): Promise<AcmeFro
       orders = [];
       requests = [];
       counts = new Map();
+      renewalInfoRequests = [];
+      replacesRefusals = [];
+      moved = new Map();
+      renewalInfo = options.renewalInfo ?? true;
+      profiles = defaultProfiles;
+      retryAfterSeconds = DEFAULT_RENEWAL_RETRY_AFTER_SECONDS;
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

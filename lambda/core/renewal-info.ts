@@ -39,6 +39,9 @@ export async function observeRenewalInfo(ctx: RenewalInfoContext, works: Work[])
   await mapLimit(works, ARI_CONCURRENCY, async (work) => {
     const current = work.state.current;
     if (!current || work.failure) return;
+    // A renewal an earlier run stored and did not finish deploying replaces it anyway.
+    const pending = work.state.pending?.value;
+    if (pending && pending.serial !== current.serial) return;
     const directoryUrl = current.directoryUrl ?? ctx.primary;
     // A certificate of a CA no longer configured is reissued anyway; its CA is not asked.
     if (!ctx.directoryUrls.includes(directoryUrl)) return;

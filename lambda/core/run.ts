@@ -418,9 +418,11 @@ const FIRST_ARI_CHECK_MS = 6 * 3_600_000;
  */
 function firstAriCheck(works: Work[], info: CaInfoSource, now: Date): void {
   for (const work of works) {
-    if (!work.served || !work.issued) continue;
+    // Also one stored but not served yet: it is the certificate the next run deploys.
+    const issued = work.issued && (work.served ?? work.stored);
+    if (!issued) continue;
     try {
-      const certId = info.certId(work.served.certificate);
+      const certId = info.certId(issued.certificate);
       work.schedule = withAriState(work.schedule, {
         certId,
         nextCheck: new Date(now.getTime() + FIRST_ARI_CHECK_MS).toISOString(),

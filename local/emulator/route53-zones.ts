@@ -54,16 +54,17 @@ export function normalizeName(name: string): string {
   return out;
 }
 
-/** Compares names by reversed labels, the order Route 53 lists them in. */
+/**
+ * Compares names the way Route 53 lists them: the whole name with its labels reversed and a
+ * trailing dot, in ASCII order ("www.example.com" sorts as "com.example.www."), so a "-" (0x2d,
+ * before ".") puts "bare-prof.coop.test" before "bare.coop.test"
+ * (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ListResourceRecordSets.html).
+ */
 export function compareNames(a: string, b: string): number {
-  const left = a.replace(/\.$/, '').split('.').reverse();
-  const right = b.replace(/\.$/, '').split('.').reverse();
-  for (let i = 0; i < Math.min(left.length, right.length); i++) {
-    const l = left[i] ?? '';
-    const r = right[i] ?? '';
-    if (l !== r) return l < r ? -1 : 1;
-  }
-  return left.length - right.length;
+  const key = (name: string) => `${name.replace(/\.$/, '').split('.').reverse().join('.')}.`;
+  const left = key(a);
+  const right = key(b);
+  return left < right ? -1 : left > right ? 1 : 0;
 }
 
 /** Orders record sets by name (reversed labels) then type. */

@@ -266,3 +266,27 @@ describe('duplicate public hosted zones', () => {
     ]);
   });
 });
+
+describe('ListResourceRecordSets order', () => {
+  it('sorts by the reversed name as one ASCII string, so "-" comes before "."', async () => {
+    // Prepare
+    const { compareNames } = await import('../../local/emulator/route53-zones.js');
+    const names = [
+      '_acme-challenge.bare.coop.test.',
+      '_acme-challenge.bare-prof.coop.test.',
+      'coop.test.',
+      'a.coop.test.',
+    ];
+
+    // Act
+    const sorted = [...names].sort(compareNames);
+
+    // Assess: com.example.www. order; "test.coop.bare-prof" < "test.coop.bare." ('-' < '.').
+    expect(sorted).toEqual([
+      'coop.test.',
+      'a.coop.test.',
+      '_acme-challenge.bare-prof.coop.test.',
+      '_acme-challenge.bare.coop.test.',
+    ]);
+  });
+});
