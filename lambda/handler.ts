@@ -94,7 +94,7 @@ let lastAri: RenewalInfoClient | undefined;
  * certificates are ours, which secrets are missing) is new per invocation: a warm container
  * must not act on what an earlier invocation saw.
  */
-function dependencies(): Omit<RunDependencies, 'remainingMs'> {
+export function dependencies(): Omit<RunDependencies, 'remainingMs'> {
   const { config, ...clients } = containerState();
   const onThrottle = (operation: string) => {
     counters.throttled += 1;

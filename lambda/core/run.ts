@@ -124,7 +124,20 @@ function newWork(
 
 const DEFAULT_RESERVE_MS = 600_000;
 const LEASE_MARGIN_MS = 60_000;
+const MIN_RESERVE_MS = 120_000;
 const DEFAULT_TIMEOUT_MS = 900_000;
+
+/**
+ * The reserve a run applies: every wait of one issuance, but never so much that a run with the
+ * whole Lambda timeout ahead of it could not start (worst cases, such as a 600 s propagation
+ * timeout on top of a 300 s INSYNC wait, add up to more than 15 minutes; a run that starts
+ * fresh always orders, and the reserve then keeps later orders from starting too late).
+ */
+function effectiveReserve(reserveMs: number, startRemainingMs: number): number {
+  if (!Number.isFinite(startRemainingMs)) return reserveMs;
+  // Below two minutes no issuance fits anyway (a short Lambda timeout defers, as it should).
+  return Math.min(reserveMs, Math.max(MIN_RESERVE_MS, startRemainingMs - LEASE_MARGIN_MS));
+}
 
 /** Runs one reconcile over the selected certificates and returns the report. */
 export async function run(request: RunRequest, deps: RunDependencies): Promise<RunReport> {
@@ -136,7 +149,14 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
   const remainingMs = deps.remainingMs ?? (() => Number.POSITIVE_INFINITY);
   const runId = deps.runId ?? randomUUID();
 
-  const scope: RunScope = { runId, now, clock, selected, remainingMs };
+  const scope: RunScope = {
+    runId,
+    now,
+    clock,
+    selected,
+    remainingMs,
+    startRemainingMs: remainingMs(),
+  };
   if (request.dryRun) return runLocked(request, deps, scope);
 
   const left = remainingMs();
@@ -167,6 +187,8 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
 }
 
 interface RunScope {
+  /** Milliseconds left when the run started. */
+  startRemainingMs: number;
   runId: string;
   now: Date;
   clock: () => Date;
@@ -257,7 +279,7 @@ async function runLocked(
           logger,
           remainingMs: scope.remainingMs,
           journal,
-          reserveMs: deps.reserveMs ?? DEFAULT_RESERVE_MS,
+          reserveMs: effectiveReserve(deps.reserveMs ?? DEFAULT_RESERVE_MS, scope.startRemainingMs),
         },
         cas,
         openOrders: async (ca) => {

@@ -394,3 +394,40 @@ describe('journal clean-up of a name the policy no longer allows', () => {
     expect((await world.state.load()).dnsJournal).toEqual([]);
   });
 });
+
+describe('the deadline reserve', () => {
+  it('a fresh run orders even when every worst-case wait adds up to more than the Lambda timeout', async () => {
+    // Prepare: 15 minutes ahead, a reserve of 20 minutes (600 s propagation + 300 s INSYNC + ...).
+    const world = clockedWorld(config([{ name: 'www' }]));
+
+    // Act
+    const report = await run(request(), {
+      ...world.deps,
+      remainingMs: () => 900_000,
+      reserveMs: 1_200_000,
+    });
+
+    // Assess
+    expect(result(report, 'www').action).toBe('issued');
+  });
+
+  it('still defers what would start with less than the reserve left', async () => {
+    // Prepare: 5 minutes left of a run that started with 15.
+    const world = clockedWorld(config([{ name: 'www' }]));
+    let left = 900_000;
+
+    // Act
+    const report = await run(request(), {
+      ...world.deps,
+      remainingMs: () => {
+        const now = left;
+        left = 300_000;
+        return now;
+      },
+      reserveMs: 600_000,
+    });
+
+    // Assess
+    expect(result(report, 'www').action).toBe('deferred');
+  });
+});
