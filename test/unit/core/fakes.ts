@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { afterEach, beforeEach, vi } from 'vitest';
 import type {
   AcmeOrders,
   IssuedCertificate,
@@ -16,7 +17,8 @@ import type {
   PreparedOrder,
 } from '../../../lambda/acme/orders.js';
 import { type KeyType, parseConfig, type RenewerConfigInput } from '../../../lambda/config.js';
-import type { RunDependencies } from '../../../lambda/core/run.js';
+import type { RunRequest } from '../../../lambda/core/event.js';
+import { type RunDependencies, RunFailedError, run } from '../../../lambda/core/run.js';
 import type {
   Dns01Solver,
   HostedZoneInfo,
@@ -24,6 +26,7 @@ import type {
   StoredCertificate,
   TxtRecord,
 } from '../../../lambda/core/types.js';
+import type { CertificateResult, RunReport } from '../../../lambda/core/work.js';
 import {
   ACM_KEY_ALGORITHMS,
   type AcmCertificateInfo,
@@ -606,4 +609,37 @@ export function makeWorld(
   };
   world.reconfigure(config);
   return world;
+}
+
+/** A manual run request, with overrides. */
+export function runRequest(overrides: Partial<RunRequest> = {}): RunRequest {
+  return { force: false, dryRun: false, trigger: 'manual', ...overrides };
+}
+
+/** Runs and returns the report, or the RunFailedError's report and the error. */
+export async function attemptRun(w: World, req: RunRequest = runRequest()) {
+  try {
+    return { report: await run(req, w.deps), error: undefined };
+  } catch (error) {
+    if (!(error instanceof RunFailedError)) throw error;
+    return { report: error.report, error };
+  }
+}
+
+/** The report line of `name` (throws when there is none). */
+export function resultOf(report: RunReport, name: string): CertificateResult {
+  const line = report.results.find((r) => r.name === name);
+  if (!line) throw new Error(`no result for ${name}`);
+  return line;
+}
+
+/** Silences the function's log lines for the tests of a file (restored after each). */
+export function quietLogs(): void {
+  beforeEach(() => {
+    vi.spyOn(process.stdout, 'write').mockImplementation((() => true) as never);
+    vi.spyOn(process.stderr, 'write').mockImplementation((() => true) as never);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
 }

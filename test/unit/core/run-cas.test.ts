@@ -2,13 +2,20 @@
  * Cooperating with CAs (issue 9): `replaces` on renewals where the CA offers ARI, profiles
  * checked against the directory, the rate-limit ledger, and fallback CAs.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RenewerConfigInput } from '../../../lambda/config.js';
-import type { RunRequest } from '../../../lambda/core/event.js';
 import { type CaDirectory, CaRateLimitedError } from '../../../lambda/core/ports.js';
-import { RunFailedError, run } from '../../../lambda/core/run.js';
-import type { RunReport } from '../../../lambda/core/work.js';
-import { makeCertificates, makeWorld, type TestCertificate, type World } from './fakes.js';
+import { run } from '../../../lambda/core/run.js';
+import {
+  attemptRun,
+  makeCertificates,
+  makeWorld,
+  quietLogs,
+  resultOf,
+  runRequest,
+  type TestCertificate,
+  type World,
+} from './fakes.js';
 
 const PRIMARY = 'https://primary.test/directory';
 const FALLBACK = 'https://fallback.test/directory';
@@ -19,21 +26,9 @@ beforeAll(() => {
   certificates = makeCertificates(12);
 });
 
-beforeEach(() => {
-  vi.spyOn(process.stdout, 'write').mockImplementation((() => true) as never);
-  vi.spyOn(process.stderr, 'write').mockImplementation((() => true) as never);
-});
+quietLogs();
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-const request = (overrides: Partial<RunRequest> = {}): RunRequest => ({
-  force: false,
-  dryRun: false,
-  trigger: 'manual',
-  ...overrides,
-});
+const request = runRequest;
 
 function world(
   acme: Record<string, unknown>,
@@ -62,20 +57,9 @@ function world(
   return w;
 }
 
-async function attempt(w: World, req: RunRequest = request()) {
-  try {
-    return { report: await run(req, w.deps), error: undefined };
-  } catch (error) {
-    if (!(error instanceof RunFailedError)) throw error;
-    return { report: error.report, error };
-  }
-}
+const attempt = attemptRun;
 
-function result(report: RunReport, name: string) {
-  const line = report.results.find((r) => r.name === name);
-  if (!line) throw new Error(`no result for ${name}`);
-  return line;
-}
+const result = resultOf;
 
 describe('replaces', () => {
   it("a renewal at the CA that issued it sends the replaced certificate's certID; a first order none", async () => {

@@ -3,9 +3,8 @@
  * runs, a CA rate limit that defers instead of stalling, a bind that fails for one certificate
  * only, a refused re-import, a damaged secret, a secret scheduled for deletion.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { KeyType, RenewerConfigInput } from '../../../lambda/config.js';
-import type { RunRequest } from '../../../lambda/core/event.js';
 import { CaRateLimitedError } from '../../../lambda/core/ports.js';
 import { RunFailedError, RunLeaseHeldError, run } from '../../../lambda/core/run.js';
 import type { StoredCertificate } from '../../../lambda/core/types.js';
@@ -13,9 +12,13 @@ import type { RunReport } from '../../../lambda/core/work.js';
 import { MemoryStateStore } from '../../../lambda/state/memory-state-store.js';
 import {
   ACCOUNT,
+  attemptRun,
   listenerArn,
   makeCertificates,
   makeWorld,
+  quietLogs,
+  resultOf,
+  runRequest,
   type TestCertificate,
   type World,
 } from './fakes.js';
@@ -30,21 +33,9 @@ beforeAll(() => {
   certificates = makeCertificates(12);
 });
 
-beforeEach(() => {
-  vi.spyOn(process.stdout, 'write').mockImplementation((() => true) as never);
-  vi.spyOn(process.stderr, 'write').mockImplementation((() => true) as never);
-});
+quietLogs();
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-const request = (overrides: Partial<RunRequest> = {}): RunRequest => ({
-  force: false,
-  dryRun: false,
-  trigger: 'manual',
-  ...overrides,
-});
+const request = runRequest;
 
 function config(
   certs: Array<{ name: string; keyType?: KeyType; mode?: 'default' | 'sni' }>,
@@ -75,20 +66,9 @@ function clockedWorld(input: RenewerConfigInput): World & { clock: { now: Date }
   return world;
 }
 
-async function attempt(world: World, req: RunRequest = request()) {
-  try {
-    return { report: await run(req, world.deps), error: undefined };
-  } catch (error) {
-    if (!(error instanceof RunFailedError)) throw error;
-    return { report: error.report, error };
-  }
-}
+const attempt = attemptRun;
 
-function result(report: RunReport, name: string) {
-  const line = report.results.find((r) => r.name === name);
-  if (!line) throw new Error(`no result for ${name}`);
-  return line;
-}
+const result = resultOf;
 
 describe('run lease', () => {
   it('a second run while one holds the lease changes nothing and names the holder', async () => {
