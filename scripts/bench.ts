@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { gzipSync } from 'node:zlib';
+import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { startAcmeFront } from '../local/acme-front.js';
 import { type InvokeOutcome, type LocalCloud, startLocalCloud } from '../local/cloud.js';
 import { seedFleet } from '../local/fleet.js';
@@ -83,7 +84,30 @@ function sample(cloud: LocalCloud, outcome: InvokeOutcome): Sample {
   };
 }
 
-async function measure(n: number, zones: number): Promise<{ issue: Sample; idle: Sample }> {
+/** Time passes: every certificate's ARI Retry-After is over (its schedule's next check). */
+async function makeAriDue(cloud: LocalCloud): Promise<void> {
+  const { client, tableName } = cloud.stateTable;
+  const { Items } = await client.send(
+    new ScanCommand({ TableName: tableName, ConsistentRead: true }),
+  );
+  for (const item of Items ?? []) {
+    if (item.sk?.S !== 'schedule' || !item.schedule?.S) continue;
+    const schedule = JSON.parse(item.schedule.S) as { ari?: { nextCheck?: string } };
+    if (!schedule.ari) continue;
+    schedule.ari.nextCheck = new Date(0).toISOString();
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: { ...item, schedule: { S: JSON.stringify(schedule) } },
+      }),
+    );
+  }
+}
+
+async function measure(
+  n: number,
+  zones: number,
+): Promise<{ issue: Sample; idle: Sample; ariDue: Sample }> {
   const cloud = await startLocalCloud({
     pebble: { noSleep: true, nonceRejectPercent: 0, authzReusePercent: 0 },
   });
@@ -111,7 +135,11 @@ async function measure(n: number, zones: number): Promise<{ issue: Sample; idle:
     const idle = sample(cloud, await cloud.invoke({}, { config }));
     if (idle.actions.unchanged !== n)
       throw new Error(`idle run changed something: ${JSON.stringify(idle.actions)}`);
-    return { issue, idle };
+    await makeAriDue(cloud);
+    cloud.emulator.resetCalls();
+    cloud.stateTable.resetCalls();
+    const ariDue = sample(cloud, await cloud.invoke({}, { config }));
+    return { issue, idle, ariDue };
   } finally {
     await front.close();
     await cloud.stop();
@@ -141,19 +169,27 @@ async function main(): Promise<void> {
   console.log(
     `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${REPEATS} runs per size, medians`,
   );
-  const results: Array<{ n: number; zones: number; issue: Sample[]; idle: Sample[] }> = [];
+  const results: Array<{
+    n: number;
+    zones: number;
+    issue: Sample[];
+    idle: Sample[];
+    ariDue: Sample[];
+  }> = [];
   for (const { n, zones } of CASES) {
     const issue: Sample[] = [];
     const idle: Sample[] = [];
+    const ariDue: Sample[] = [];
     for (let r = 0; r < REPEATS; r++) {
       const m = await measure(n, zones);
       issue.push(m.issue);
       idle.push(m.idle);
+      ariDue.push(m.ariDue);
       process.stderr.write(
         `  N=${n} x ${zones} zones run ${r + 1}: issue ${m.issue.wallMs} ms, idle ${m.idle.wallMs} ms\n`,
       );
     }
-    results.push({ n, zones, issue, idle });
+    results.push({ n, zones, issue, idle, ariDue });
   }
   const med = (samples: Sample[], pick: (s: Sample) => number) => median(samples.map(pick));
 
@@ -173,10 +209,11 @@ async function main(): Promise<void> {
       ]),
   );
   console.log(row(['---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
-  for (const { n, zones, issue, idle } of results) {
+  for (const { n, zones, issue, idle, ariDue } of results) {
     for (const [label, samples] of [
       ['issue', issue],
       ['idle', idle],
+      ['idle, ARI due', ariDue],
     ] as const) {
       console.log(
         row([
