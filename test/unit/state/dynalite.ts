@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 // dynalite ships no types; it is a CommonJS function returning an http.Server.
 const require = createRequire(import.meta.url);
@@ -56,6 +56,14 @@ export async function startDynalite(): Promise<LocalDynamo> {
           ],
         }),
       );
+      // CreateTable answers CREATING; even with createTableMs 0 the table turns ACTIVE on a later
+      // tick, and an item call before that is ResourceNotFoundException (seen on a loaded machine).
+      for (let attempt = 0; ; attempt++) {
+        const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+        if (Table?.TableStatus === 'ACTIVE') break;
+        if (attempt >= 100) throw new Error(`table ${name} stayed ${Table?.TableStatus}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       return name;
     },
     async close() {
