@@ -100,6 +100,34 @@ async function scanAll(
   return items;
 }
 
+/**
+ * Creates a table with the state table's key schema (`pk`/`sk` strings, on-demand) and waits
+ * until it is ACTIVE: CreateTable answers CREATING, and even with createTableMs 0 an item call
+ * before the table turns ACTIVE is a ResourceNotFoundException (seen on a loaded machine).
+ */
+export async function createStateTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  for (let attempt = 0; ; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (attempt >= 100) throw new Error(`table ${tableName} stayed ${Table?.TableStatus}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Starts dynalite on 127.0.0.1 and creates the state table in it. */
 export async function startStateTable(options: StateTableOptions = {}): Promise<StateTable> {
   const tableName = options.tableName ?? DEFAULT_STATE_TABLE;
@@ -130,27 +158,7 @@ export async function startStateTable(options: StateTableOptions = {}): Promise<
     });
   };
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    // CreateTable answers CREATING; with createTableMs 0 the table turns ACTIVE on the next tick.
-    for (let attempt = 0; ; attempt++) {
-      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-      if (Table?.TableStatus === 'ACTIVE') break;
-      if (attempt >= 50) throw new Error(`table ${tableName} stayed ${Table?.TableStatus}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await createStateTable(client, tableName);
   } catch (error) {
     await close().catch(() => undefined);
     throw new StateTableStartError(

@@ -6,7 +6,8 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createStateTable } from '../../../local/state-table.js';
 
 // dynalite ships no types; it is a CommonJS function returning an http.Server.
 const require = createRequire(import.meta.url);
@@ -42,28 +43,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
     client,
     endpoint,
     async createTable(name = `state-${++tables}`) {
-      await client.send(
-        new CreateTableCommand({
-          TableName: name,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-          ],
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-        }),
-      );
-      // CreateTable answers CREATING; even with createTableMs 0 the table turns ACTIVE on a later
-      // tick, and an item call before that is ResourceNotFoundException (seen on a loaded machine).
-      for (let attempt = 0; ; attempt++) {
-        const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
-        if (Table?.TableStatus === 'ACTIVE') break;
-        if (attempt >= 100) throw new Error(`table ${name} stayed ${Table?.TableStatus}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await createStateTable(client, name);
       return name;
     },
     async close() {
