@@ -5,6 +5,7 @@
  */
 import type { RenewerConfig } from '../config.js';
 import { resolveDirectoryUrl } from '../config.js';
+import type { StoredCertificate } from './types.js';
 import type { Work } from './work.js';
 
 /** One CA and the account the run uses there. */
@@ -30,6 +31,19 @@ export function configuredCas(config: RenewerConfig): CaSettings[] {
     ...(f.externalAccountBinding ? { externalAccountBinding: f.externalAccountBinding } : {}),
   }));
   return [primary, ...fallbacks];
+}
+
+/**
+ * The CA that issued a stored certificate, or undefined when unknown. The first version did not
+ * record it; a Let's Encrypt staging certificate still tells by its issuer, so a switch to
+ * production reissues it.
+ */
+export function issuingCa(stored: StoredCertificate): string | undefined {
+  if (stored.directoryUrl) return stored.directoryUrl;
+  if (/\(STAGING\)|Fake LE/i.test(stored.issuer ?? '')) {
+    return resolveDirectoryUrl('letsencrypt-staging');
+  }
+  return undefined;
 }
 
 /** Steps at which a failure is the CA's doing, so another CA may succeed. */

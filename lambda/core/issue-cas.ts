@@ -6,7 +6,7 @@
  * rate-limit ledger keeps the run inside the CA's published budgets.
  */
 import type { AcmeOrders } from '../acme/orders.js';
-import { type CaSettings, resetForNextCa, worthAnotherCa } from './cas.js';
+import { type CaSettings, issuingCa, resetForNextCa, worthAnotherCa } from './cas.js';
 import { type IssueContext, issueAll } from './issue.js';
 import { type LedgerBudgets, planOrders, recordOrder } from './ledger.js';
 import type { CaInfoSource, RateLedger } from './ports.js';
@@ -131,7 +131,7 @@ export async function issueAcrossCas(ctx: IssueAcrossContext, due: Work[]): Prom
       const current = work.state.current;
       if (!offersAri || !info || !current) return undefined;
       // `replaces` names a certificate of this CA; one from another CA (or an unknown one) is not.
-      if ((current.directoryUrl ?? primary) !== ca.directoryUrl) return undefined;
+      if ((issuingCa(current) ?? primary) !== ca.directoryUrl) return undefined;
       try {
         return info.certId(current.certificate);
       } catch {

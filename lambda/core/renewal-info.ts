@@ -13,6 +13,7 @@ import {
   recordAriFailure,
   withAriState,
 } from './ari-schedule.js';
+import { issuingCa } from './cas.js';
 import { mapLimit } from './limit.js';
 import type { CaInfoSource } from './ports.js';
 import type { Work } from './work.js';
@@ -23,6 +24,8 @@ const ARI_CONCURRENCY = 5;
 const NO_ARI_RECHECK_MS = 86_400_000;
 /** An error without a Retry-After of its own is retried after an hour. */
 const ERROR_RECHECK_MS = 3_600_000;
+/** A CA's renewalInfo Retry-After when it gave none (RFC 9773 suggests hours, not minutes). */
+const FIRST_ARI_CHECK_MS = 6 * 3_600_000;
 
 export interface RenewalInfoContext {
   info: CaInfoSource;
@@ -42,7 +45,7 @@ export async function observeRenewalInfo(ctx: RenewalInfoContext, works: Work[])
     // A renewal an earlier run stored and did not finish deploying replaces it anyway.
     const pending = work.state.pending?.value;
     if (pending && pending.serial !== current.serial) return;
-    const directoryUrl = current.directoryUrl ?? ctx.primary;
+    const directoryUrl = issuingCa(current) ?? ctx.primary;
     // A certificate of a CA no longer configured is reissued anyway; its CA is not asked.
     if (!ctx.directoryUrls.includes(directoryUrl)) return;
     let certId: string;
@@ -93,4 +96,26 @@ export async function observeRenewalInfo(ctx: RenewalInfoContext, works: Work[])
       });
     }
   });
+}
+
+/**
+ * A certificate issued in this run is first asked about after the usual Retry-After, not by the
+ * next run: its window is weeks away, and an idle run right after a large issuance then makes
+ * no renewalInfo request at all.
+ */
+export function scheduleFirstAriCheck(works: Work[], info: CaInfoSource, now: Date): void {
+  for (const work of works) {
+    // Also one stored but not served yet: it is the certificate the next run deploys.
+    const issued = work.issued && (work.served ?? work.stored);
+    if (!issued) continue;
+    try {
+      const certId = info.certId(issued.certificate);
+      work.schedule = withAriState(work.schedule, {
+        certId,
+        nextCheck: new Date(now.getTime() + FIRST_ARI_CHECK_MS).toISOString(),
+      });
+    } catch {
+      // No certID (no authority key identifier): the CA cannot have ARI for it either.
+    }
+  }
 }

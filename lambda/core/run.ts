@@ -8,12 +8,10 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { AcmeOrders } from '../acme/orders.js';
 import type { CertificateConfig, RenewerConfig } from '../config.js';
-import { resolveDirectoryUrl } from '../config.js';
 import type { AcmDeployer } from '../deploy/acm.js';
 import type { ListenerDeployer, ListenerView } from '../deploy/listeners.js';
 import type { SecretsStore } from '../store/secrets-store.js';
-import { withAriState } from './ari-schedule.js';
-import { type CaSettings, configuredCas } from './cas.js';
+import { type CaSettings, configuredCas, issuingCa } from './cas.js';
 import { checkStored } from './check-stored.js';
 import { deployAll } from './deploy.js';
 import { type RunRequest, selectNames } from './event.js';
@@ -29,9 +27,9 @@ import type {
   StateSnapshot,
   StateStore,
 } from './ports.js';
-import { observeRenewalInfo } from './renewal-info.js';
+import { observeRenewalInfo, scheduleFirstAriCheck } from './renewal-info.js';
 import { compactReport, emitMetrics, toResult } from './report.js';
-import type { Dns01Solver, StoredCertificate } from './types.js';
+import type { Dns01Solver } from './types.js';
 import { active, fail, type RunReport, type Work } from './work.js';
 
 export interface RunDependencies {
@@ -265,7 +263,7 @@ async function runLocked(
       works,
     );
   }
-  for (const work of works) decide(work, request, deps, views, now);
+  for (const work of works) decide(work, request, deps, views, now, cas);
 
   if (!request.dryRun) {
     const due = works
@@ -322,7 +320,7 @@ async function runLocked(
     results: works.map((w) => toResult(w, request.dryRun, config.renewal.renewBeforeDays)),
   };
   if (!request.dryRun) {
-    if (config.acme.ari && deps.caInfo) firstAriCheck(works, deps.caInfo, now);
+    if (config.acme.ari && deps.caInfo) scheduleFirstAriCheck(works, deps.caInfo, now);
     await remember(deps, works, report, runId, now, cas[0]?.directoryUrl ?? '');
     const pruned = pruneLedger(snapshot.ledger, ledgerBudgets(config.acme.rateLimits), now);
     // Written only when an order was placed or an old one aged out: idle runs stay cheap.
@@ -365,6 +363,7 @@ function decide(
   deps: RunDependencies,
   views: Map<string, ListenerView | Error>,
   now: Date,
+  cas: CaSettings[],
 ): void {
   const { config } = deps;
   work.profile = work.cert.profile ?? config.acme.profile;
@@ -387,7 +386,7 @@ function decide(
   // Stored state is checked before it is trusted: a key that does not match its certificate
   // is issued again rather than reported unchanged.
   const damaged = current ? checkStored(current) : undefined;
-  const cas = configuredCas(config);
+  const issuedBy = current && issuingCa(current);
   work.decision = decideRenewal({
     desired: {
       domains: work.cert.domains,
@@ -401,7 +400,7 @@ function decide(
       notBefore: new Date(current.notBefore),
       notAfter: new Date(current.notAfter),
       ...(current.profile ? { profile: current.profile } : {}),
-      ...(storedDirectoryUrl(current) ? { directoryUrl: storedDirectoryUrl(current) } : {}),
+      ...(issuedBy ? { directoryUrl: issuedBy } : {}),
     },
     knownDirectoryUrls: cas.slice(1).map((ca) => ca.directoryUrl),
     ...(work.ari ? { ari: work.ari } : {}),
@@ -416,43 +415,6 @@ function decide(
     kind: work.decision.kind,
     reason: work.decision.reason,
   });
-}
-
-/**
- * The CA that issued a stored certificate. The first version did not record it; a Let's Encrypt
- * staging certificate still tells by its issuer, so a switch to production reissues it.
- */
-function storedDirectoryUrl(current: StoredCertificate): string | undefined {
-  if (current.directoryUrl) return current.directoryUrl;
-  if (/\(STAGING\)|Fake LE/i.test(current.issuer ?? '')) {
-    return resolveDirectoryUrl('letsencrypt-staging');
-  }
-  return undefined;
-}
-
-/** A CA's renewalInfo Retry-After when it gave none (RFC 9773 suggests hours, not minutes). */
-const FIRST_ARI_CHECK_MS = 6 * 3_600_000;
-
-/**
- * A certificate issued in this run is first asked about after the usual Retry-After, not by the
- * next run: its window is weeks away, and an idle run right after a large issuance then makes
- * no renewalInfo request at all.
- */
-function firstAriCheck(works: Work[], info: CaInfoSource, now: Date): void {
-  for (const work of works) {
-    // Also one stored but not served yet: it is the certificate the next run deploys.
-    const issued = work.issued && (work.served ?? work.stored);
-    if (!issued) continue;
-    try {
-      const certId = info.certId(issued.certificate);
-      work.schedule = withAriState(work.schedule, {
-        certId,
-        nextCheck: new Date(now.getTime() + FIRST_ARI_CHECK_MS).toISOString(),
-      });
-    } catch {
-      // No certID (no authority key identifier): the CA cannot have ARI for it either.
-    }
-  }
 }
 
 /** The first version kept its journal in a secret: move it into the table, then remove it. */
