@@ -97,6 +97,9 @@ const profileSchema = z.string().check(
   }),
 );
 
+/** arn:<partition>:acm:<region>:<account>:certificate/<id>. */
+export const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+
 const listenerSchema = z.strictObject({
   arn: z.string().check(
     z.regex(LISTENER_ARN, {
@@ -135,6 +138,18 @@ const certificateSchema = z
     /** Overrides `acme.profile` for this certificate. */
     profile: z.optional(profileSchema),
     listeners: z._default(z.array(listenerSchema), []),
+    /**
+     * An existing imported ACM certificate to adopt: re-imported in place (same ARN), so every
+     * listener, CloudFront distribution or API Gateway domain that uses it keeps working.
+     */
+    acmCertificateArn: z.optional(
+      z.string().check(
+        z.regex(ACM_CERTIFICATE_ARN, {
+          error:
+            'must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<id> (an imported certificate to adopt)',
+        }),
+      ),
+    ),
   })
   .check(
     z.superRefine((cert, ctx) => {
