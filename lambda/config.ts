@@ -98,7 +98,8 @@ const profileSchema = z.string().check(
 );
 
 /** arn:<partition>:acm:<region>:<account>:certificate/<id>. */
-export const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+export const ACM_CERTIFICATE_ARN =
+  /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 
 const listenerSchema = z.strictObject({
   arn: z.string().check(

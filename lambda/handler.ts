@@ -116,6 +116,7 @@ export function dependencies(): Omit<RunDependencies, 'remainingMs'> {
     memoryState ??= new MemoryStateStore();
     state = memoryState;
   }
+  const configuredNames = new Set(config.certificates.map((c) => c.name));
   const acm = new AcmDeployer({
     clientFor: clients.acm,
     secretPrefix: config.secretPrefix,
@@ -140,7 +141,12 @@ export function dependencies(): Omit<RunDependencies, 'remainingMs'> {
     acm,
     listeners: new ListenerDeployer({
       clientFor: clients.elbv2,
-      isManaged: (r, arn) => acm.isManaged(r, arn),
+      // Only a configured certificate's own old ARNs are stale: an orphan (a certificate removed
+      // from the configuration) stays bound, so the names it serves keep working until retired.
+      isManaged: async (r, arn) => {
+        const owner = await acm.ownerOf(r, arn);
+        return owner !== undefined && configuredNames.has(owner);
+      },
       keyAlgorithmOf: (r, arn) => acm.keyAlgorithmOf(r, arn),
       logger,
       onThrottle,

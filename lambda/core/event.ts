@@ -16,6 +16,8 @@ export interface RunRequest {
   /** Report decisions and change nothing. */
   dryRun: boolean;
   trigger: 'scheduled' | 'manual';
+  /** Certificates no longer configured to retire (detach, delete from ACM, delete the secret). */
+  retire?: string[];
 }
 
 export class InvalidEventError extends Error {
@@ -25,7 +27,7 @@ export class InvalidEventError extends Error {
   }
 }
 
-const MANUAL_KEYS = new Set(['certificates', 'force', 'dryRun']);
+const MANUAL_KEYS = new Set(['certificates', 'force', 'dryRun', 'retire']);
 
 /** Longest rendering of one unknown key or name (a key, too, can be a megabyte). */
 const KEY_EXCERPT = 40;
@@ -70,7 +72,7 @@ export function parseEvent(event: unknown): RunRequest {
   const unknown = Object.keys(record).filter((key) => !MANUAL_KEYS.has(key));
   if (unknown.length > 0) {
     throw new InvalidEventError(
-      `invalid event: unknown field(s) ${listExcerpt(unknown, 5, KEY_EXCERPT)}; allowed: "certificates" (list of names), "force" (true/false), "dryRun" (true/false)`,
+      `invalid event: unknown field(s) ${listExcerpt(unknown, 5, KEY_EXCERPT)}; allowed: "certificates" (list of names), "force" (true/false), "dryRun" (true/false), "retire" (list of names no longer configured)`,
     );
   }
   for (const key of ['force', 'dryRun'] as const) {
@@ -89,8 +91,18 @@ export function parseEvent(event: unknown): RunRequest {
       `invalid event: "certificates" must be a non-empty list of certificate names; got ${excerpt(names)}${firstNonString(names)}`,
     );
   }
+  const retire = record.retire;
+  if (
+    retire !== undefined &&
+    (!Array.isArray(retire) || retire.length === 0 || retire.some((n) => typeof n !== 'string'))
+  ) {
+    throw new InvalidEventError(
+      `invalid event: "retire" must be a non-empty list of names of certificates no longer configured; got ${excerpt(retire)}`,
+    );
+  }
   return {
     names: names as string[] | undefined,
+    ...(retire ? { retire: [...new Set(retire as string[])] } : {}),
     force: record.force === true,
     dryRun: record.dryRun === true,
     trigger: 'manual',

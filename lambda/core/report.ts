@@ -92,32 +92,60 @@ export function toResult(work: Work, dryRun: boolean, renewBeforeDays?: number):
   return { ...base, action: 'unchanged', reason: decision };
 }
 
-const COMPACT_LIMIT = 3_000;
+/** Past this many characters the compact report stops listing names (Lambda error payloads stay small). */
+const COMPACT_LIMIT = 60_000;
 
 /**
- * Every certificate's result on one line (`name: action[ serial]`), bounded in size: a failed
- * invocation's error carries it, so the report of the others is not lost with the failure.
+ * Every certificate's result in one line, grouped by action (`failed: a, b; renewed: c
+ * <serial>; unchanged: d, e`), failures first: a failed invocation's error carries it, so the
+ * report of the others is not lost with the failure. The whole report is also kept in the state
+ * table (the last run report).
  */
 export function compactReport(report: RunReport): string {
-  const parts: string[] = [];
-  let size = 0;
-  for (const [i, r] of report.results.entries()) {
-    const part = `${r.name}: ${r.action}${r.serial ? ` ${r.serial}` : ''}`;
-    if (size + part.length > COMPACT_LIMIT) {
-      parts.push(`… and ${report.results.length - i} more`);
-      break;
-    }
-    parts.push(part);
-    size += part.length + 2;
+  const order = [
+    'failed',
+    'deferred',
+    'issued',
+    'renewed',
+    'deployed',
+    'retired',
+    'orphaned',
+    'unchanged',
+  ];
+  const groups = new Map<string, string[]>();
+  for (const r of report.results) {
+    const entry = r.serial && r.action !== 'unchanged' ? `${r.name} ${r.serial}` : r.name;
+    groups.set(r.action, [...(groups.get(r.action) ?? []), entry]);
   }
-  return parts.join(', ');
+  const actions = [...groups.keys()].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  let text = actions.map((a) => `${a}: ${(groups.get(a) ?? []).join(', ')}`).join('; ');
+  if (text.length > COMPACT_LIMIT) {
+    text = `${text.slice(0, COMPACT_LIMIT)}… (counts: ${actions.map((a) => `${a} ${groups.get(a)?.length}`).join(', ')}; the whole report is the state table's last run report)`;
+  }
+  return text;
 }
 
 const DAY_MS = 86_400_000;
 
 /** Per-certificate and per-run metrics (CloudWatch EMF through Powertools). */
-export function emitMetrics(metrics: Metrics, works: Work[], report: RunReport, now: Date): void {
+export function emitMetrics(
+  metrics: Metrics,
+  works: Work[],
+  report: RunReport,
+  now: Date,
+  orphans: Array<{ name: string; state: { current?: { notAfter: string } } }> = [],
+): void {
   let minDays = Number.POSITIVE_INFINITY;
+  // An orphan is still served until it is retired: its expiry stays measured (and alarmed on).
+  for (const orphan of orphans) {
+    const current = orphan.state.current;
+    if (!current) continue;
+    metrics.addDimension(CERTIFICATE_DIMENSION, orphan.name);
+    const days = Math.floor(((Date.parse(current.notAfter) - now.getTime()) / DAY_MS) * 100) / 100;
+    minDays = Math.min(minDays, days);
+    metrics.addMetric(MetricName.DaysUntilExpiry, MetricUnit.Count, days);
+    metrics.publishStoredMetrics();
+  }
   for (const work of works) {
     const cert = served(work);
     // One EMF document per certificate: its dimension, then every metric of the certificate.

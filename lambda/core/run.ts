@@ -10,7 +10,7 @@ import type { AcmeOrders } from '../acme/orders.js';
 import type { CertificateConfig, RenewerConfig } from '../config.js';
 import type { AcmDeployer } from '../deploy/acm.js';
 import type { ListenerDeployer, ListenerView } from '../deploy/listeners.js';
-import type { SecretsStore } from '../store/secrets-store.js';
+import type { SecretsStore, StoredState } from '../store/secrets-store.js';
 import { type CaSettings, configuredCas, issuingCa } from './cas.js';
 import { checkStored } from './check-stored.js';
 import { deployAll } from './deploy.js';
@@ -19,6 +19,17 @@ import { type CaWaits, caWaits, issueAcrossCas } from './issue-cas.js';
 import { Journal } from './journal.js';
 import { budgetsFor, ledgerBudgets, pruneLedger } from './ledger.js';
 import { readLegacyJournal } from './legacy-journal.js';
+import {
+  checkRetireKnown,
+  checkRetireNames,
+  type Orphan,
+  orphanNames,
+  orphanResult,
+  recordedListeners,
+  rememberOrphan,
+  retireOne,
+  usesOf,
+} from './lifecycle.js';
 import { decideRenewal, sameDomainSet } from './policy.js';
 import type {
   CaInfoSource,
@@ -30,7 +41,7 @@ import type {
 import { observeRenewalInfo, scheduleFirstAriCheck } from './renewal-info.js';
 import { compactReport, emitMetrics, toResult } from './report.js';
 import type { Dns01Solver } from './types.js';
-import { active, fail, type RunReport, type Work } from './work.js';
+import { active, type CertificateResult, fail, type RunReport, type Work } from './work.js';
 
 export interface RunDependencies {
   config: RenewerConfig;
@@ -144,6 +155,7 @@ export async function run(request: RunRequest, deps: RunDependencies): Promise<R
   const now = clock();
   const configured = config.certificates.map((c) => c.name);
   const selected = new Set(selectNames(request, configured));
+  checkRetireNames(request.retire ?? [], new Set(configured));
   const remainingMs = deps.remainingMs ?? (() => Number.POSITIVE_INFINITY);
   const runId = deps.runId ?? randomUUID();
 
@@ -227,9 +239,21 @@ async function runLocked(
     if (work.schedule.pendingVersionId)
       pendingHints.set(work.cert.name, work.schedule.pendingVersionId);
   }
+  // Certificates that left the configuration: known to the state table (or, on the first run
+  // on it, found by ListSecrets below), or named by the retire event.
+  const configuredNames = new Set(config.certificates.map((c) => c.name));
+  const retiring = new Set(request.retire ?? []);
+  const orphanCandidates = [
+    ...new Set([...orphanNames(snapshot.schedules, configuredNames), ...retiring]),
+  ];
+  for (const name of orphanCandidates) {
+    for (const listener of recordedListeners(snapshot.schedules.get(name))) {
+      listenerArns.add(listener.arn);
+    }
+  }
   const [loaded, views] = await Promise.all([
     store.loadCertificates(
-      [...works, ...bystanders].map((w) => w.cert.name),
+      [...works, ...bystanders].map((w) => w.cert.name).concat(orphanCandidates),
       snapshot.migrated ? accountSecrets : [...accountSecrets, legacyJournalSecret],
       // The first run on the state table also scans for pending versions the first version
       // of this tool left (later runs know them from the table: ListSecrets lags writes).
@@ -242,6 +266,18 @@ async function runLocked(
   for (const work of [...works, ...bystanders]) {
     work.state = loaded.states.get(work.cert.name) ?? {};
   }
+  const orphans = await loadOrphans(
+    deps,
+    snapshot,
+    loaded,
+    orphanCandidates,
+    retiring,
+    configuredNames,
+  );
+  checkRetireKnown(
+    orphans,
+    orphans.filter((o) => o.known).map((o) => o.name),
+  );
 
   const journal = new Journal(deps.state, runId, snapshot, logger);
   const ledgerSize = snapshot.ledger.orders.length;
@@ -313,11 +349,15 @@ async function runLocked(
       works,
       bystanders,
     );
-    await journal.saveRetired();
   }
+  const lifecycle = await settleOrphans(deps, orphans, views, journal, request.dryRun, scope.clock);
+  if (!request.dryRun) await journal.saveRetired();
 
   const report: RunReport = {
-    results: works.map((w) => toResult(w, request.dryRun, config.renewal.renewBeforeDays)),
+    results: [
+      ...works.map((w) => toResult(w, request.dryRun, config.renewal.renewBeforeDays)),
+      ...lifecycle,
+    ],
   };
   if (!request.dryRun) {
     if (config.acme.ari && deps.caInfo) scheduleFirstAriCheck(works, deps.caInfo, now);
@@ -331,11 +371,15 @@ async function runLocked(
         logger.warn('rate-limit ledger not saved', { error: (error as Error).message });
       }
     }
-    if (deps.metrics) emitMetrics(deps.metrics, works, report, now);
+    if (deps.metrics) emitMetrics(deps.metrics, works, report, now, orphans);
   }
   for (const work of works) {
     const result = report.results.find((r) => r.name === work.cert.name);
     work.log.info('certificate done', { ...result, changes: work.changes });
+  }
+  for (const orphan of orphans) {
+    const result = report.results.find((r) => r.name === orphan.name);
+    orphan.log.info('certificate done', { ...result });
   }
   const failed = report.results.filter((r) => r.action === 'failed');
   logger.info('run finished', {
@@ -479,6 +523,8 @@ async function remember(
       }
       if (result?.renewAt) schedule.renewAt = result.renewAt;
       else delete schedule.renewAt;
+      // Where it is deployed, for the day it leaves the configuration (an orphan is looked up there).
+      schedule.listeners = work.cert.listeners.map((l) => ({ arn: l.arn, mode: l.mode }));
       if (work.pendingVersion) schedule.pendingVersionId = work.pendingVersion;
       else delete schedule.pendingVersionId;
       const action = result?.action ?? 'unchanged';
@@ -505,4 +551,84 @@ async function remember(
   } catch (error) {
     deps.logger.warn('run report not saved', { error: (error as Error).message });
   }
+}
+
+/** Reads what the run knows about each orphan candidate (its secret came with the batch read). */
+async function loadOrphans(
+  deps: RunDependencies,
+  snapshot: StateSnapshot,
+  loaded: { states: Map<string, StoredState>; listedCertificates?: Set<string> },
+  candidates: string[],
+  retiring: ReadonlySet<string>,
+  configured: ReadonlySet<string>,
+): Promise<Orphan[]> {
+  const names = new Set(candidates);
+  // First run on the state table: certificates the first version stored and that are no longer
+  // configured are found by ListSecrets (read in the batch above); their secrets are read here.
+  const listed = [...(loaded.listedCertificates ?? [])].filter(
+    (n) => !configured.has(n) && !names.has(n),
+  );
+  if (listed.length > 0) {
+    const more = await deps.store.loadCertificates(listed);
+    for (const [name, state] of more.states) loaded.states.set(name, state);
+    for (const name of listed) names.add(name);
+  }
+  return [...names].sort().map((name) => {
+    const schedule = snapshot.schedules.get(name);
+    return {
+      name,
+      log: deps.logger.createChild({ persistentKeys: { certificate: name } }) as Logger,
+      state: loaded.states.get(name) ?? {},
+      schedule: { ...schedule },
+      recorded: recordedListeners(schedule),
+      retire: retiring.has(name),
+      known: schedule !== undefined || listed.includes(name),
+    };
+  });
+}
+
+/**
+ * Reports every orphan (and retires those the event names). Retirement reads the listeners
+ * again: this run's deploy may just have given one of them another default certificate.
+ */
+async function settleOrphans(
+  deps: RunDependencies,
+  orphans: Orphan[],
+  views: Map<string, ListenerView | Error>,
+  journal: Journal,
+  dryRun: boolean,
+  clock: () => Date,
+): Promise<CertificateResult[]> {
+  if (orphans.length === 0) return [];
+  const retiring = orphans.filter((o) => o.retire);
+  let fresh = views;
+  if (retiring.length > 0 && !dryRun && views.size > 0) {
+    fresh = await deps.listeners.describe([...views.keys()]);
+  }
+  const results: CertificateResult[] = [];
+  for (const orphan of orphans) {
+    if (orphan.retire) {
+      results.push(
+        await retireOne(
+          {
+            store: deps.store,
+            state: deps.state,
+            acm: deps.acm,
+            listeners: deps.listeners,
+            journal,
+            logger: deps.logger,
+            now: clock,
+            dryRun,
+          },
+          orphan,
+          fresh,
+        ),
+      );
+      continue;
+    }
+    const uses = usesOf(orphan, views);
+    results.push(orphanResult(orphan, views, deps.store.secretName(orphan.name)));
+    if (!dryRun) await rememberOrphan(deps.state, orphan, uses, clock());
+  }
+  return results;
 }

@@ -8,7 +8,17 @@ import type { CertificateSchedule } from './ports.js';
 import { redact } from './redact.js';
 import type { StoredCertificate, TxtRecord } from './types.js';
 
-export type Action = 'issued' | 'renewed' | 'unchanged' | 'deployed' | 'failed' | 'deferred';
+export type Action =
+  | 'issued'
+  | 'renewed'
+  | 'unchanged'
+  | 'deployed'
+  | 'failed'
+  | 'deferred'
+  /** Stored or served but no longer configured: left where it is, measured, not renewed. */
+  | 'orphaned'
+  /** Retired on request: off its listeners, ACM certificates deleted, secret scheduled for deletion. */
+  | 'retired';
 
 /** One line of the run report. Never holds key material. */
 export interface CertificateResult {

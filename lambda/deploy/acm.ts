@@ -145,7 +145,7 @@ function errorName(error: unknown): string | undefined {
 export class AcmDeployer {
   private readonly logger: Logger;
   /** `region arn` -> ownership; the promise is cached so parallel callers share one request. */
-  private readonly managed = new Map<string, Promise<boolean>>();
+  private readonly managed = new Map<string, Promise<string | undefined>>();
   /** region -> imported certificates by ARN (one paged ListCertificates per region). */
   private readonly imported = new Map<string, Promise<Map<string, AcmImportedCertificate>>>();
   /** `region arn` -> key algorithm: fixed for an ARN, as a re-import cannot change it. */
@@ -185,7 +185,7 @@ export class AcmDeployer {
         `cannot import certificate "${name}" into ACM in ${region}: ImportCertificate returned no CertificateArn`,
       );
     }
-    this.managed.set(`${region} ${arn}`, Promise.resolve(true));
+    this.managed.set(`${region} ${arn}`, Promise.resolve(name));
     // ListCertificates may not show it for a while: what this instance imported exists.
     const newArn = arn;
     void this.imported.get(region)?.then(
@@ -364,24 +364,33 @@ export class AcmDeployer {
    * tag under this deployment's `secretPrefix`. One ListTagsForCertificate per ARN per instance;
    * a missing certificate, or an ARN that is not ACM's (an IAM server certificate), is false.
    */
-  isManaged(region: string, arn: string): Promise<boolean> {
-    if (!/^arn:aws[a-z-]*:acm:/.test(arn)) return Promise.resolve(false);
+  async isManaged(region: string, arn: string): Promise<boolean> {
+    return (await this.ownerOf(region, arn)) !== undefined;
+  }
+
+  /**
+   * The name of the certificate of this deployment that imported `arn` (from its ownership
+   * tags), undefined when it is not this deployment's. Cached like {@link isManaged}.
+   */
+  ownerOf(region: string, arn: string): Promise<string | undefined> {
+    if (!/^arn:aws[a-z-]*:acm:/.test(arn)) return Promise.resolve(undefined);
     const key = `${region} ${arn}`;
     const cached = this.managed.get(key);
     if (cached) return cached;
-    const pending = this.fetchManaged(region, arn);
+    const pending = this.fetchOwner(region, arn);
     this.managed.set(key, pending);
     // A failure is not an answer: forget it so that a later call asks again.
     pending.catch(() => this.managed.delete(key));
     return pending;
   }
 
-  private async fetchManaged(region: string, arn: string): Promise<boolean> {
+  private async fetchOwner(region: string, arn: string): Promise<string | undefined> {
     const tags = await this.tags(region, arn);
-    return (
-      tags.get(MANAGED_BY_TAG.key) === MANAGED_BY_TAG.value &&
-      (tags.get(CERTIFICATE_TAG_KEY) ?? '').startsWith(`${this.options.secretPrefix}/`)
-    );
+    const owner = tags.get(CERTIFICATE_TAG_KEY) ?? '';
+    const prefix = `${this.options.secretPrefix}/`;
+    if (tags.get(MANAGED_BY_TAG.key) !== MANAGED_BY_TAG.value || !owner.startsWith(prefix))
+      return undefined;
+    return owner.slice(prefix.length);
   }
 
   /** Both ownership tags, naming exactly this deployment's certificate `name`. */

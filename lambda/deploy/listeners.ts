@@ -86,6 +86,12 @@ export interface ApplyOptions {
    * @default - none: no bind is retried on those errors
    */
   readonly fresh?: ReadonlySet<string>;
+  /**
+   * Additional certificates to remove whoever imported them (a certificate being retired),
+   * after the wanted ones are bound. A listener's default certificate is never removed this
+   * way (ELBv2 cannot leave a listener without one). @default - none
+   */
+  readonly remove?: ReadonlySet<string>;
 }
 
 /** Outcome of {@link ListenerDeployer.apply}: each wanted certificate succeeds or fails alone. */
@@ -365,7 +371,8 @@ export class ListenerDeployer {
     }
     for (const candidate of unknownPredecessor ? [] : new Set(view.certificateArns)) {
       if (keep.has(candidate)) continue;
-      if (await this.options.isManaged(region, candidate)) stale.push(candidate);
+      if (options.remove?.has(candidate) || (await this.options.isManaged(region, candidate)))
+        stale.push(candidate);
     }
     let cleanupError: Error | undefined;
     if (stale.length > 0) {

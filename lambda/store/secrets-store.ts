@@ -257,7 +257,16 @@ export class SecretsStore {
 
   /** Names of secrets under the prefix that have a version labelled AWSPENDING. */
   async namesWithPending(): Promise<Set<string>> {
+    return (await this.scan()).pending;
+  }
+
+  /**
+   * Every secret under the prefix (ListSecrets, lagging by minutes): those with an AWSPENDING
+   * version, and the certificate names they hold.
+   */
+  private async scan(): Promise<{ pending: Set<string>; certificates: Set<string> }> {
     const names = new Set<string>();
+    const certificates = new Set<string>();
     let token: string | undefined;
     do {
       const out = await this.client.send(
@@ -270,10 +279,13 @@ export class SecretsStore {
       for (const entry of out.SecretList ?? []) {
         const stages = Object.values(entry.SecretVersionsToStages ?? {}).flat();
         if (entry.Name && stages.includes(PENDING)) names.add(entry.Name);
+        const certificate = entry.Name && this.certificateOf(entry.Name);
+        // A secret already scheduled for deletion (a retired certificate) is not one we hold.
+        if (certificate && !entry.DeletedDate) certificates.add(certificate);
       }
       token = out.NextToken;
     } while (token);
-    return names;
+    return { pending: names, certificates };
   }
 
   /**
@@ -291,12 +303,17 @@ export class SecretsStore {
     states: Map<string, StoredState>;
     extra: Map<string, string>;
     extraErrors: Map<string, StoreError>;
+    /** With `scanPending`: every certificate name ListSecrets shows under the prefix. */
+    listedCertificates: Set<string>;
   }> {
     const secretNames = names.map((n) => this.secretName(n));
-    const [{ values, errors }, listed] = await Promise.all([
+    const [{ values, errors }, scanned] = await Promise.all([
       this.readBatch([...secretNames, ...extraSecretNames]),
-      options.scanPending ? this.namesWithPending() : Promise.resolve(new Set<string>()),
+      options.scanPending
+        ? this.scan()
+        : Promise.resolve({ pending: new Set<string>(), certificates: new Set<string>() }),
     ]);
+    const listed = scanned.pending;
     const hinted = new Set([...(options.pendingHints?.keys() ?? [])]);
     const states = new Map<string, StoredState>();
     await Promise.all(
@@ -333,7 +350,7 @@ export class SecretsStore {
       const error = errors.get(id);
       if (error) extraErrors.set(id, error);
     }
-    return { states, extra, extraErrors };
+    return { states, extra, extraErrors, listedCertificates: scanned.certificates };
   }
 
   /**
