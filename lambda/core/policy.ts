@@ -6,7 +6,9 @@
  * - with ACME Renewal Information (RFC 9773), at the time chosen once inside the CA's window
  *   (lambda/core/ari-schedule.ts), at once when that time has passed. ARI may renew earlier
  *   than our lifetime rule (a mass revocation) and also later: the CA spreads its load;
- * - without it, by the lifetime rule (`renewBeforeDays`, or when a third of the lifetime is left);
+ * - without it, by the lifetime rule (`renewBeforeDays`, or when a third of the lifetime is left),
+ *   never before a third of the lifetime has passed ({@link MIN_AGE_FRACTION}): a
+ *   `renewBeforeDays` near or above the lifetime would otherwise reissue on every run;
  * - whatever either says, never later than the safety floor ({@link safetyFloorTime}).
  */
 import type { KeyType } from '../config.js';
@@ -36,6 +38,11 @@ export interface Decision {
   renewAt?: Date;
   /** The CA's explanation URL, when its window renews earlier than the lifetime rule would. */
   explanationUrl?: string;
+  /**
+   * A configuration problem to log once for this certificate: `renewBeforeDays` was capped to
+   * two thirds of its lifetime (see {@link MIN_AGE_FRACTION}). Absent when nothing was capped.
+   */
+  warning?: string;
 }
 
 /** What the CA's renewal information says about the stored certificate (RFC 9773). */
@@ -106,6 +113,75 @@ export function safetyFloorTime(notBefore: Date, notAfter: Date): Date {
   );
 }
 
+/**
+ * The share of its lifetime a certificate must have lived before the lifetime rule may renew
+ * it: `renewBeforeDays` is capped to the rest (two thirds). Without it, a `renewBeforeDays` at
+ * or near the lifetime (30 days with 30-day certificates, 5 with `shortlived`) would make every
+ * run reissue, spending the CA's duplicate-certificate limit. Only the lifetime rule is capped:
+ * ARI, force and a changed or damaged certificate still renew a young one.
+ */
+export const MIN_AGE_FRACTION = 1 / 3;
+
+/** Below this, capping `renewBeforeDays` moves the renewal too little to warn about. */
+const CAP_TOLERANCE_MS = 3_600_000;
+
+interface Lead {
+  /** How long before `notAfter` the lifetime rule renews. */
+  ms: number;
+  /** Set when `renewBeforeDays` was capped to two thirds of the lifetime. */
+  capped?: { renewBeforeDays: number; lifetimeMs: number };
+}
+
+/** The lifetime rule's lead: `renewBeforeDays` (capped), else a third of the lifetime. */
+function lifetimeLead(notBefore: Date, notAfter: Date, renewBeforeDays: number | undefined): Lead {
+  const lifetimeMs = Math.max(0, notAfter.getTime() - notBefore.getTime());
+  if (renewBeforeDays === undefined) return { ms: Math.floor(lifetimeMs / 3) };
+  const wanted = renewBeforeDays * DAY_MS;
+  const cap = Math.floor(lifetimeMs * (1 - MIN_AGE_FRACTION));
+  if (wanted <= cap) return { ms: wanted };
+  // A certificate of 90 days minus a second (Let's Encrypt's) with renewBeforeDays 60 is capped
+  // by a second: true, but not worth a warning.
+  return wanted - cap > CAP_TOLERANCE_MS
+    ? { ms: cap, capped: { renewBeforeDays, lifetimeMs } }
+    : { ms: cap };
+}
+
+/** A length for messages: whole days when it is (within an hour) whole days, else hours. */
+function span(ms: number): { days: number | undefined; text: string; adjective: string } {
+  const wholeDays = Math.round(ms / DAY_MS);
+  if (wholeDays >= 1 && Math.abs(ms - wholeDays * DAY_MS) < CAP_TOLERANCE_MS) {
+    return {
+      days: wholeDays,
+      text: wholeDays === 1 ? '1 day' : `${wholeDays} days`,
+      adjective: `${wholeDays}-day`,
+    };
+  }
+  const hours = Math.round((ms / 3_600_000) * 10) / 10;
+  return {
+    days: undefined,
+    text: hours === 1 ? '1 hour' : `${hours} hours`,
+    adjective: `${hours}-hour`,
+  };
+}
+
+/** The warning for a capped `renewBeforeDays`: the lifetime, what happens instead, the fix. */
+function capWarning(lead: Lead): string | undefined {
+  if (!lead.capped) return undefined;
+  const { renewBeforeDays, lifetimeMs } = lead.capped;
+  const most = Math.floor(lead.ms / DAY_MS);
+  const fix =
+    most >= 1
+      ? `set renewal.renewBeforeDays to at most ${most}, or leave it unset to renew when a third of the lifetime remains`
+      : 'leave renewal.renewBeforeDays unset to renew when a third of the lifetime remains';
+  return `renewBeforeDays ${renewBeforeDays} is more than two thirds of this certificate's ${span(lifetimeMs).adjective} lifetime: it renews ${span(lead.ms).text} before expiry instead (a certificate is never renewed by the renewal window before a third of its lifetime has passed); ${fix}`;
+}
+
+/** A few words for a reason: how `renewBeforeDays` was capped. */
+function capNote(lead: Lead): string {
+  if (!lead.capped) return '';
+  return `renewBeforeDays ${lead.capped.renewBeforeDays} capped to two thirds of the ${span(lead.capped.lifetimeMs).adjective} lifetime`;
+}
+
 function duration(ms: number): string {
   const hours = Math.round(ms / 3_600_000);
   if (hours < 72) return `${hours} hours`;
@@ -114,17 +190,16 @@ function duration(ms: number): string {
 /**
  * When a certificate becomes due: `renewBeforeDays` before `notAfter`, or by default when one
  * third of its lifetime remains (cert-manager's 2/3 rule; it keeps working as CA lifetimes
- * shrink to 45 days, where a fixed 30 days would renew almost daily).
+ * shrink to 45 days, where a fixed 30 days would renew almost daily). Never before a third of
+ * the lifetime has passed: `renewBeforeDays` is capped to two thirds of it
+ * ({@link MIN_AGE_FRACTION}).
  */
 export function renewalTime(
   notBefore: Date,
   notAfter: Date,
   renewBeforeDays: number | undefined,
 ): Date {
-  const end = notAfter.getTime();
-  if (renewBeforeDays !== undefined) return new Date(end - renewBeforeDays * DAY_MS);
-  const lifetime = Math.max(0, end - notBefore.getTime());
-  return new Date(end - Math.floor(lifetime / 3));
+  return new Date(notAfter.getTime() - lifetimeLead(notBefore, notAfter, renewBeforeDays).ms);
 }
 
 /** Whether two domain lists name the same set of domains (order and case do not matter). */
@@ -166,7 +241,8 @@ export function decideRenewal(input: DecisionInput): Decision {
     }
     return { issue: true, kind: 'missing', reason: 'no certificate stored yet' };
   }
-  const renewAt = renewalTime(stored.notBefore, stored.notAfter, input.renewBeforeDays);
+  const lead = lifetimeLead(stored.notBefore, stored.notAfter, input.renewBeforeDays);
+  const renewAt = new Date(stored.notAfter.getTime() - lead.ms);
   const floorAt = safetyFloorTime(stored.notBefore, stored.notAfter);
   const { ari } = input;
   const chosen = ari ? ari.renewAt : renewAt;
@@ -174,7 +250,13 @@ export function decideRenewal(input: DecisionInput): Decision {
   // The CA pulled its window before our own rule's time (say, for a mass revocation): say why.
   const pulledForward =
     ari?.explanationUrl !== undefined && ari.windowEnd.getTime() < renewAt.getTime();
-  const explained = pulledForward ? { explanationUrl: ari?.explanationUrl as string } : {};
+  const warning = capWarning(lead);
+  // The warning rides on every decision about this certificate: the configuration is wrong
+  // whichever check decides this run.
+  const explained = {
+    ...(pulledForward ? { explanationUrl: ari?.explanationUrl as string } : {}),
+    ...(warning === undefined ? {} : { warning }),
+  };
   const explainText = pulledForward
     ? `; the CA moved the renewal window forward: ${ari?.explanationUrl}`
     : '';
@@ -262,8 +344,9 @@ export function decideRenewal(input: DecisionInput): Decision {
       };
     }
   } else if (now.getTime() >= renewAt.getTime()) {
-    const window =
-      input.renewBeforeDays !== undefined
+    const window = lead.capped
+      ? `${span(lead.ms).text} before expiry: ${capNote(lead)}`
+      : input.renewBeforeDays !== undefined
         ? `${input.renewBeforeDays} days before expiry`
         : 'when a third of its lifetime remains';
     return {
@@ -271,6 +354,7 @@ export function decideRenewal(input: DecisionInput): Decision {
       kind: 'expiring',
       reason: `expires ${day(stored.notAfter)}, inside the renewal window (renew ${window}, from ${day(renewAt)})`,
       renewAt: planned,
+      ...explained,
     };
   }
   if (input.force) {
@@ -288,7 +372,9 @@ export function decideRenewal(input: DecisionInput): Decision {
       : ` (chosen in the CA's renewal window ${windowText(ari)})`
     : floorFirst
       ? ' (the safety floor: sooner than the configured rule)'
-      : '';
+      : lead.capped
+        ? ` (${capNote(lead)})`
+        : '';
   return {
     issue: false,
     kind: 'not-due',

@@ -6,6 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
   type ACMClient,
+  AddTagsToCertificateCommand,
   type CertificateDetail,
   DeleteCertificateCommand,
   DescribeCertificateCommand,
@@ -39,6 +40,32 @@ export interface AcmCertificateInfo {
   keyAlgorithm: string;
   /** ARNs of the resources (load balancers) that use the certificate. */
   inUseBy: string[];
+  /**
+   * ACM's `Type`: `IMPORTED` for a certificate imported with ImportCertificate, `AMAZON_ISSUED`
+   * for one ACM issued itself, `PRIVATE` for one from AWS Private CA ("CertificateDetail",
+   * https://docs.aws.amazon.com/acm/latest/APIReference/API_CertificateDetail.html). Only an
+   * IMPORTED certificate can be re-imported. @default - unknown (ACM did not say)
+   */
+  type?: string;
+}
+
+/**
+ * Who owns an ACM certificate, by its tags, as seen by one certificate of this deployment:
+ * `this` (both ownership tags name it), `none` (no `AcmeRenewerCertificate` tag: free to adopt),
+ * or `other` (the tag names another certificate or deployment, its value in `owner`).
+ */
+export type AcmOwnership = { kind: 'this' } | { kind: 'none' } | { kind: 'other'; owner: string };
+
+/**
+ * A certificate named by `certificates[].acmCertificateArn` cannot be adopted (it does not exist,
+ * ACM issued it, its key type differs, another certificate owns it, ACM refused the re-import).
+ * The message names the ARN and the fix.
+ */
+export class AcmAdoptError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AcmAdoptError';
+  }
 }
 
 /** An imported ACM certificate as ListCertificates summarises it. */
@@ -107,6 +134,12 @@ export const ACM_KEY_ALGORITHMS: Readonly<Record<KeyType, string>> = {
   'rsa-3072': 'RSA_3072',
   'rsa-4096': 'RSA_4096',
 };
+
+/** The configured key type of an ACM key algorithm; undefined for one no keyType names. */
+export function keyTypeOfAlgorithm(algorithm: string): KeyType | undefined {
+  const entry = Object.entries(ACM_KEY_ALGORITHMS).find(([, a]) => a === algorithm);
+  return entry?.[0] as KeyType | undefined;
+}
 
 /** Options of {@link AcmDeployer}. */
 export interface AcmDeployerOptions {
@@ -244,7 +277,44 @@ export class AcmDeployer {
       serial: (certificate.Serial ?? '').replace(/:/g, '').toLowerCase(),
       keyAlgorithm: certificate.KeyAlgorithm ?? '',
       inUseBy: certificate.InUseBy ?? [],
+      ...(certificate.Type ? { type: certificate.Type } : {}),
     };
+  }
+
+  /**
+   * Who owns `arn` by its tags, from certificate `name`'s point of view (one
+   * ListTagsForCertificate, not cached: it is asked once, before an adoption).
+   */
+  async ownership(region: string, arn: string, name: string): Promise<AcmOwnership> {
+    const tags = await this.tags(region, arn);
+    const owner = tags.get(CERTIFICATE_TAG_KEY);
+    if (owner === undefined) return { kind: 'none' };
+    const mine = `${this.options.secretPrefix}/${name}`;
+    if (owner === mine && tags.get(MANAGED_BY_TAG.key) === MANAGED_BY_TAG.value)
+      return { kind: 'this' };
+    return { kind: 'other', owner };
+  }
+
+  /**
+   * Adds both ownership tags for certificate `name` to an existing certificate (an adopted one).
+   * A re-import cannot carry tags, and this deployment's IAM policy lets it re-import only
+   * certificates that carry them (aws:ResourceTag), so an adopted certificate gets them first;
+   * AddTagsToCertificate itself is allowed only with exactly these tags (aws:RequestTag).
+   */
+  async tagOwned(region: string, arn: string, name: string): Promise<void> {
+    await this.send(region, 'AddTagsToCertificate', (client) =>
+      client.send(
+        new AddTagsToCertificateCommand({
+          CertificateArn: arn,
+          Tags: [
+            { Key: MANAGED_BY_TAG.key, Value: MANAGED_BY_TAG.value },
+            { Key: CERTIFICATE_TAG_KEY, Value: `${this.options.secretPrefix}/${name}` },
+          ],
+        }),
+      ),
+    );
+    this.managed.set(`${region} ${arn}`, Promise.resolve(name));
+    this.logger.info('acm certificate tagged as adopted', { region, certificate: name, arn });
   }
 
   /**

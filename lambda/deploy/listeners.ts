@@ -92,6 +92,13 @@ export interface ApplyOptions {
    * way (ELBv2 cannot leave a listener without one). @default - none
    */
   readonly remove?: ReadonlySet<string>;
+  /**
+   * Plan only (a dry run): work out the same changes, each line starting "would", from the
+   * read-only checks (the view, key algorithms, {@link ListenerDeployerOptions.isManaged}) and
+   * make no ModifyListener, AddListenerCertificates or RemoveListenerCertificates call.
+   * @default false
+   */
+  readonly plan?: boolean;
 }
 
 /** Outcome of {@link ListenerDeployer.apply}: each wanted certificate succeeds or fails alone. */
@@ -109,6 +116,11 @@ export interface ApplyResult {
    * retries. @default - undefined: clean-up succeeded or had nothing to do
    */
   cleanupError?: Error;
+  /**
+   * Stale certificates removed from the listener (with `plan`: that would be removed).
+   * @default - none
+   */
+  removed?: string[];
 }
 
 /** Options of {@link ListenerDeployer}. */
@@ -260,6 +272,7 @@ export class ListenerDeployer {
    * imported, keeping the `fallbacks` of any certificate that failed (when a certificate fails
    * without a declared fallback, nothing is removed this time). Never throws for a
    * certificate's failure: it is in `failed`. Foreign certificates are never touched.
+   * With `options.plan` it changes nothing and returns the changes it would make ("would ...").
    *
    * On a Network Load Balancer, a certificate whose key type it cannot serve fails at once
    * ({@link ListenerKeyTypeError}); a certificate in `options.fresh` is retried while ELBv2 does
@@ -280,6 +293,7 @@ export class ListenerDeployer {
       keyAlgorithms: new Map(),
     };
     const certs = (arns: string[]): Certificate[] => arns.map((a) => ({ CertificateArn: a }));
+    const plan = options.plan === true;
 
     const newDefault =
       desired.defaultArn !== undefined && desired.defaultArn !== view.defaultCertificateArn
@@ -297,7 +311,11 @@ export class ListenerDeployer {
       }
     }
 
-    if (newDefault !== undefined && !failed.has(newDefault)) {
+    if (plan && newDefault !== undefined && !failed.has(newDefault)) {
+      changes.push(
+        `listener ${arn}: would set default certificate ${view.defaultCertificateArn ?? '(none)'} -> ${newDefault}`,
+      );
+    } else if (newDefault !== undefined && !failed.has(newDefault)) {
       try {
         await this.bindOne(ctx, newDefault, () =>
           this.send(region, 'ModifyListener', (client) =>
@@ -329,7 +347,9 @@ export class ListenerDeployer {
     // The API reference says "You can specify one certificate per call"; ELBv2 takes a list, and
     // a refused batch falls back to one call per certificate below.
     const adding = missing.filter((a) => !failed.has(a));
-    if (adding.length > 0) {
+    if (plan && adding.length > 0) {
+      changes.push(`listener ${arn}: would add sni certificate(s) ${adding.join(', ')}`);
+    } else if (adding.length > 0) {
       try {
         await this.send(region, 'AddListenerCertificates', (client) =>
           client.send(
@@ -375,6 +395,11 @@ export class ListenerDeployer {
         stale.push(candidate);
     }
     let cleanupError: Error | undefined;
+    if (plan) {
+      if (stale.length > 0)
+        changes.push(`listener ${arn}: would remove stale certificate(s) ${stale.join(', ')}`);
+      return { changes, failed, ...(stale.length > 0 ? { removed: stale } : {}) };
+    }
     if (stale.length > 0) {
       try {
         await this.send(region, 'RemoveListenerCertificates', (client) =>
@@ -396,7 +421,8 @@ export class ListenerDeployer {
         });
       }
     }
-    return { changes, failed, ...(cleanupError ? { cleanupError } : {}) };
+    const removed = stale.length > 0 && !cleanupError ? { removed: stale } : {};
+    return { changes, failed, ...(cleanupError ? { cleanupError } : {}), ...removed };
   }
 
   /** AddListenerCertificates one ARN at a time, after a batch that ELBv2 refused for one of them. */
@@ -513,7 +539,8 @@ export class ListenerDeployer {
     certificateArn: string,
   ): Promise<string | undefined> {
     const lookup = this.options.keyAlgorithmOf;
-    if (!lookup) return undefined;
+    // A plan names an ARN a real run would import as a placeholder: nothing to look up.
+    if (!lookup || !certificateArn.startsWith('arn:')) return undefined;
     if (ctx.keyAlgorithms.has(certificateArn)) return ctx.keyAlgorithms.get(certificateArn);
     let algorithm: string | undefined;
     try {

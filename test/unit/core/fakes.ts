@@ -466,10 +466,19 @@ export class MemoryStore {
 
   deleted: string[] = [];
 
-  async deleteSecret(secretName: string): Promise<void> {
+  deleteOptions: Array<{ forceDeleteWithoutRecovery?: boolean; recoveryWindowInDays?: number }> =
+    [];
+
+  async deleteSecret(
+    secretName: string,
+    options: { forceDeleteWithoutRecovery?: boolean; recoveryWindowInDays?: number } = {},
+  ): Promise<boolean> {
+    const existed = this.secrets.has(secretName);
     this.deleted.push(secretName);
+    this.deleteOptions.push(options);
     this.events.push(`delete-secret:${secretName}`);
     this.secrets.delete(secretName);
+    return existed;
   }
 
   async loadCertificates(
@@ -642,4 +651,191 @@ export function quietLogs(): void {
   afterEach(() => {
     vi.restoreAllMocks();
   });
+}
+
+// --- The deploy step on its own (deployAll called directly): adoption and dry-run plans. ---
+
+// Imported here rather than at the top so that this section stays one block at the end.
+import type { DeployContext } from '../../../lambda/core/deploy.js';
+import { Journal } from '../../../lambda/core/journal.js';
+import type { Work } from '../../../lambda/core/work.js';
+
+/** Options of {@link AdoptableAcm.seed}. */
+export interface SeededAcmCertificate {
+  serial: string;
+  /** @default 'EC_prime256v1' */
+  keyAlgorithm?: string;
+  /** ACM's Type. @default 'IMPORTED' */
+  type?: string;
+  /** Tagged as this deployment's certificate of that name. @default - untagged (foreign) */
+  owner?: string;
+  /** @default [] */
+  inUseBy?: string[];
+}
+
+/**
+ * {@link FakeAcm} that also knows ACM's `Type`, tags and AddTagsToCertificate, and refuses a
+ * re-import into a certificate not tagged as ours (as the stack's tag-scoped IAM policy does).
+ */
+export class AdoptableAcm extends FakeAcm {
+  types = new Map<string, string>();
+  tags = new Map<string, Map<string, string>>();
+  tagged: Array<{ region: string; arn: string; name: string }> = [];
+
+  constructor(
+    private readonly acmEvents: string[] = [],
+    readonly secretPrefix = 'acme-renewer',
+  ) {
+    super(acmEvents);
+    // Like the real adapter, a certificate that is gone is 'not-found', not deleted (FakeAcm's
+    // own signature has no 'not-found', hence the cast).
+    const deleteIfUnused = this.deleteIfUnused.bind(this);
+    Object.assign(this, {
+      deleteIfUnused: async (region: string, arn: string) =>
+        this.certificates.has(arn) ? deleteIfUnused(region, arn) : 'not-found',
+    });
+  }
+
+  /** An existing certificate: imported by hand or another tool, or ours (`owner`). */
+  seed(arn: string, options: SeededAcmCertificate): void {
+    const region = arn.split(':')[3] ?? '';
+    this.certificates.set(arn, {
+      arn,
+      region,
+      serial: options.serial,
+      keyAlgorithm: options.keyAlgorithm ?? 'EC_prime256v1',
+      inUseBy: options.inUseBy ?? [],
+    });
+    this.types.set(arn, options.type ?? 'IMPORTED');
+    if (options.owner) this.setOwner(arn, options.owner);
+  }
+
+  /** Every call that changes ACM, in order. */
+  mutations(): string[] {
+    return this.acmEvents.filter((e) => /^(import|reimport|delete|tag):/.test(e));
+  }
+
+  override async describe(region: string, arn: string): Promise<AcmCertificateInfo | undefined> {
+    const info = await super.describe(region, arn);
+    return info && { ...info, type: this.types.get(arn) ?? 'IMPORTED' };
+  }
+
+  /** Like ListCertificates in the real adapter: only IMPORTED certificates are listed. */
+  override async exists(region: string, arn: string): Promise<boolean> {
+    return (await super.exists(region, arn)) && (this.types.get(arn) ?? 'IMPORTED') === 'IMPORTED';
+  }
+
+  override async isManaged(region: string, arn: string): Promise<boolean> {
+    if (!this.types.has(arn)) return super.isManaged(region, arn);
+    return this.certificates.has(arn) && this.tags.get(arn)?.get('ManagedBy') === 'acme-renewer';
+  }
+
+  async ownership(_region: string, arn: string, name: string) {
+    const owner = this.tags.get(arn)?.get('AcmeRenewerCertificate');
+    if (owner === undefined) return { kind: 'none' as const };
+    if (owner === `${this.secretPrefix}/${name}`) return { kind: 'this' as const };
+    return { kind: 'other' as const, owner };
+  }
+
+  async tagOwned(region: string, arn: string, name: string): Promise<void> {
+    if (!this.certificates.has(arn)) throw new Error(`no certificate ${arn}`);
+    this.tagged.push({ region, arn, name });
+    this.acmEvents.push(`tag:${arn}`);
+    this.setOwner(arn, name);
+  }
+
+  override async reimport(
+    region: string,
+    arn: string,
+    material: CertificateMaterial,
+  ): Promise<void> {
+    if (this.types.has(arn) && this.tags.get(arn)?.get('ManagedBy') !== 'acme-renewer') {
+      const denied = new Error(`not authorized to perform acm:ImportCertificate on ${arn}`);
+      denied.name = 'AccessDeniedException';
+      throw denied;
+    }
+    return super.reimport(region, arn, material);
+  }
+
+  private setOwner(arn: string, name: string): void {
+    this.tags.set(
+      arn,
+      new Map([
+        ['ManagedBy', 'acme-renewer'],
+        ['AcmeRenewerCertificate', `${this.secretPrefix}/${name}`],
+      ]),
+    );
+  }
+}
+
+/** A stored certificate made from a test certificate, imported at `arns`. */
+export function storedFrom(
+  cert: TestCertificate,
+  arns: Record<string, string>,
+  keyType: KeyType = 'ec-p256',
+): StoredCertificate {
+  return {
+    certificate: cert.pem,
+    chain: cert.chain,
+    fullchain: `${cert.pem}${cert.chain}`,
+    privateKey: cert.key,
+    domains: ['example.com', '*.example.com'],
+    keyType,
+    serial: cert.serial,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    issuer: cert.issuer,
+    acmCertificateArn: { ...arns },
+  };
+}
+
+/** The work of one configured certificate as `run` builds it, for calling deployAll directly. */
+export function deployWork(
+  config: RenewerConfigInput,
+  name: string,
+  state: StoredState,
+  decision?: { issue: boolean; reason?: string },
+): Work {
+  const cert = parseConfig(config).certificates.find((c) => c.name === name);
+  if (!cert) throw new Error(`no certificate ${name} in the configuration`);
+  const log = new Logger({ serviceName: 'acme-renewer', logLevel: 'SILENT' });
+  return {
+    cert,
+    log,
+    state,
+    records: [],
+    arns: {},
+    retired: [],
+    changes: [],
+    attempts: [],
+    schedule: {},
+    ...(decision
+      ? {
+          decision: {
+            issue: decision.issue,
+            kind: decision.issue ? 'forced' : 'not-due',
+            reason: decision.reason ?? (decision.issue ? 'forced' : 'not due'),
+          },
+        }
+      : {}),
+  };
+}
+
+/** A DeployContext over in-memory fakes; `journal` starts empty. */
+export function deployContext(
+  parts: Pick<DeployContext, 'acm' | 'listeners' | 'views'> &
+    Partial<Omit<DeployContext, 'acm' | 'listeners' | 'views'>>,
+): DeployContext {
+  const logger = new Logger({ serviceName: 'acme-renewer', logLevel: 'SILENT' });
+  const state = parts.state ?? new MemoryStateStore();
+  return {
+    store: new MemoryStore([]).asStore(),
+    state,
+    concurrency: 4,
+    logger,
+    journal: new Journal(state, 'run-test', { dnsJournal: [], retired: [] }, logger),
+    imports: [],
+    now: () => new Date(),
+    ...parts,
+  };
 }

@@ -3,6 +3,7 @@ import type { KeyType } from '../../../lambda/config.js';
 import {
   type DecisionInput,
   decideRenewal,
+  MIN_AGE_FRACTION,
   renewalTime,
   safetyFloorTime,
 } from '../../../lambda/core/policy.js';
@@ -597,5 +598,149 @@ describe('decideRenewal', () => {
 
     // Assess
     expect(second).toEqual(first);
+  });
+});
+
+describe('minimum age: the renewal window never renews a young certificate', () => {
+  it('renewBeforeDays 90 on a 90-day certificate: one day old, not renewed; due after 30 days', () => {
+    // Act
+    const decision = decideRenewal(input({ renewBeforeDays: 90, now: days(1) }));
+
+    // Assess
+    expect(decision.issue).toBe(false);
+    expect(decision.kind).toBe('not-due');
+    expect(decision.renewAt?.toISOString()).toBe(days(30).toISOString());
+    expect(decision.reason).toMatch(
+      /renewBeforeDays 90 capped to two thirds of the 90-day lifetime/,
+    );
+    expect(decision.warning).toBe(
+      "renewBeforeDays 90 is more than two thirds of this certificate's 90-day lifetime: it renews 60 days before expiry instead (a certificate is never renewed by the renewal window before a third of its lifetime has passed); set renewal.renewBeforeDays to at most 60, or leave it unset to renew when a third of the lifetime remains",
+    );
+  });
+
+  it('renewBeforeDays above the lifetime is capped the same way, and renews once past a third', () => {
+    // Act
+    const young = decideRenewal(
+      input({ renewBeforeDays: 365, now: new Date(days(30).getTime() - 1) }),
+    );
+    const due = decideRenewal(input({ renewBeforeDays: 365, now: days(30) }));
+
+    // Assess
+    expect(young.issue).toBe(false);
+    expect(due.issue).toBe(true);
+    expect(due.kind).toBe('expiring');
+    expect(due.reason).toMatch(
+      /renew 60 days before expiry: renewBeforeDays 365 capped to two thirds of the 90-day lifetime/,
+    );
+    expect(due.warning).toMatch(/renewBeforeDays 365 .* 90-day lifetime/);
+  });
+
+  it('renewBeforeDays 5 on a 6-day certificate is capped to 4 days', () => {
+    // Prepare
+    const sixDays = stored(6);
+
+    // Act
+    const onDay1 = decideRenewal(input({ stored: sixDays, renewBeforeDays: 5, now: days(1) }));
+    const onDay2 = decideRenewal(input({ stored: sixDays, renewBeforeDays: 5, now: days(2) }));
+
+    // Assess
+    expect(renewalTime(NOT_BEFORE, days(6), 5).toISOString()).toBe(days(2).toISOString());
+    expect(onDay1.issue).toBe(false);
+    expect(onDay1.renewAt?.toISOString()).toBe(days(2).toISOString());
+    expect(onDay1.warning).toMatch(/6-day lifetime: it renews 4 days before expiry instead/);
+    expect(onDay2.issue).toBe(true);
+  });
+
+  it('names a lifetime of no whole number of days in hours (160-hour shortlived)', () => {
+    // Act
+    const decision = decideRenewal(
+      input({ stored: shortlived(), renewBeforeDays: 7, now: hours(1) }),
+    );
+
+    // Assess
+    expect(decision.issue).toBe(false);
+    expect(decision.renewAt?.getTime()).toBe(
+      hours(160).getTime() - Math.floor(160 * HOUR * (1 - MIN_AGE_FRACTION)),
+    );
+    expect(decision.warning).toMatch(
+      /160-hour lifetime: it renews 106\.7 hours before expiry instead .* at most 4,/,
+    );
+  });
+
+  it("the CA's ARI window may still renew a certificate younger than a third of its lifetime", () => {
+    // Act: a mass revocation pulls the window to day 5 of 90
+    const decision = decideRenewal(
+      input({
+        renewBeforeDays: 90,
+        ari: ari(days(5), days(6), days(5.5), 'https://ca.test/incident'),
+        now: days(6),
+      }),
+    );
+
+    // Assess
+    expect(decision.issue).toBe(true);
+    expect(decision.kind).toBe('ari');
+    expect(decision.explanationUrl).toBe('https://ca.test/incident');
+    expect(decision.warning).toMatch(/renewBeforeDays 90/);
+  });
+
+  it.each([
+    ['forced', input({ renewBeforeDays: 90, force: true, now: days(1) })],
+    [
+      'domains-changed',
+      input({
+        renewBeforeDays: 90,
+        desired: { domains: ['example.com'], keyType: 'ec-p256' },
+        now: days(1),
+      }),
+    ],
+    [
+      'key-type-changed',
+      input({
+        renewBeforeDays: 90,
+        desired: { domains: DOMAINS, keyType: 'rsa-2048' },
+        now: days(1),
+      }),
+    ],
+    [
+      'unreadable',
+      input({
+        renewBeforeDays: 90,
+        damaged: 'the stored private key does not match',
+        now: days(1),
+      }),
+    ],
+  ] as const)('%s still renews a one-day-old certificate', (kind, given) => {
+    // Act
+    const decision = decideRenewal(given);
+
+    // Assess
+    expect(decision.issue).toBe(true);
+    expect(decision.kind).toBe(kind);
+  });
+
+  it.each([
+    ['renewBeforeDays 30 on a 90-day certificate', 90, 30],
+    ['renewBeforeDays 60 (exactly two thirds) on a 90-day certificate', 90, 60],
+    [
+      "renewBeforeDays 60 on a Let's Encrypt 90-day certificate (a second short)",
+      90 - 1 / 86_400,
+      60,
+    ],
+    ['renewBeforeDays 7 on a 45-day certificate', 45, 7],
+  ])('no warning and no cap note: %s', (_case, life, before) => {
+    // Act
+    const decision = decideRenewal(
+      input({ stored: stored(life), renewBeforeDays: before, now: days(1) }),
+    );
+
+    // Assess
+    expect(decision.warning).toBeUndefined();
+    expect(decision.reason).not.toMatch(/capped/);
+    expect(decision.renewAt?.getTime()).toBeCloseTo(days(life).getTime() - before * DAY, -4);
+  });
+
+  it('no warning with the default rule', () => {
+    expect(decideRenewal(input({ now: days(1) })).warning).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
   ACMClient,
+  AddTagsToCertificateCommand,
   DeleteCertificateCommand,
   DescribeCertificateCommand,
   ImportCertificateCommand,
@@ -20,6 +21,7 @@ import {
   AcmReimportRefusedError,
   CERTIFICATE_TAG_KEY,
   type CertificateMaterial,
+  keyTypeOfAlgorithm,
   MANAGED_BY_TAG,
 } from '../../../lambda/deploy/acm.js';
 
@@ -723,6 +725,77 @@ describe('AcmDeployer', () => {
       // Assess
       expect(managed).toBe(false);
       expect(acm.calls()).toHaveLength(0);
+    });
+  });
+
+  describe('adoption', () => {
+    it('describe reports ACM Type, so an AMAZON_ISSUED certificate can be refused', async () => {
+      // Prepare
+      acm.on(DescribeCertificateCommand).resolves({
+        Certificate: {
+          CertificateArn: ARN,
+          Serial: 'aa',
+          KeyAlgorithm: 'RSA_2048',
+          Type: 'AMAZON_ISSUED',
+        },
+      });
+
+      // Act
+      const info = await deployer().describe(REGION, ARN);
+
+      // Assess
+      expect(info?.type).toBe('AMAZON_ISSUED');
+    });
+
+    it('ownership: none without our tag, this for our name, other for another name or prefix', async () => {
+      // Prepare
+      acm
+        .on(ListTagsForCertificateCommand)
+        .resolvesOnce({ Tags: [{ Key: 'Owner', Value: 'certbot' }] })
+        .resolvesOnce({ Tags: managedTags() })
+        .resolvesOnce({ Tags: managedTags() })
+        .resolvesOnce({ Tags: managedTags('other-stack') });
+      const sut = deployer();
+
+      // Act
+      const answers = [
+        await sut.ownership(REGION, ARN, 'www'),
+        await sut.ownership(REGION, ARN, 'www'),
+        await sut.ownership(REGION, ARN, 'api'),
+        await sut.ownership(REGION, ARN, 'www'),
+      ];
+
+      // Assess
+      expect(answers).toEqual([
+        { kind: 'none' },
+        { kind: 'this' },
+        { kind: 'other', owner: 'acme-renewer/www' },
+        { kind: 'other', owner: 'other-stack/www' },
+      ]);
+    });
+
+    it('tagOwned adds exactly both ownership tags, and the certificate is managed from then on', async () => {
+      // Prepare
+      acm.on(AddTagsToCertificateCommand).resolves({});
+      const sut = deployer();
+
+      // Act
+      await sut.tagOwned(REGION, ARN, 'www');
+      const managed = await sut.isManaged(REGION, ARN);
+
+      // Assess
+      expect(acm.commandCalls(AddTagsToCertificateCommand)[0]?.args[0].input).toEqual({
+        CertificateArn: ARN,
+        Tags: managedTags(),
+      });
+      expect(managed).toBe(true);
+      expect(acm.commandCalls(ListTagsForCertificateCommand)).toHaveLength(0);
+    });
+
+    it('keyTypeOfAlgorithm maps ACM algorithms back to keyType, and none for RSA_1024', () => {
+      expect(keyTypeOfAlgorithm('RSA_2048')).toBe('rsa-2048');
+      expect(keyTypeOfAlgorithm('EC_prime256v1')).toBe('ec-p256');
+      expect(keyTypeOfAlgorithm('RSA_1024')).toBeUndefined();
     });
   });
 });

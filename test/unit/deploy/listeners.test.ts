@@ -850,5 +850,107 @@ describe('ListenerDeployer', () => {
         expect(elb.commandCalls(ModifyListenerCommand)).toHaveLength(1);
       });
     });
+
+    describe('plan (a dry run)', () => {
+      it('computes the default, missing SNI and stale lines and makes no ELBv2 call', async () => {
+        // Prepare: the default was replaced by hand, NEW_SNI is missing, OLD is a stale one of ours
+        const NEW_SNI = certArn('new-sni');
+        const { sut, isManaged } = deployer([OLD]);
+
+        // Act
+        const outcome = await sut.apply(
+          view({ defaultCertificateArn: FOREIGN, certificateArns: [OLD, OTHER_SNI] }),
+          { defaultArn: NEW, sniArns: [NEW_SNI, OTHER_SNI] },
+          { plan: true },
+        );
+
+        // Assess
+        expect(elb.calls()).toHaveLength(0);
+        expect(outcome.changes).toEqual([
+          `listener ${L1}: would set default certificate ${FOREIGN} -> ${NEW}`,
+          `listener ${L1}: would add sni certificate(s) ${NEW_SNI}`,
+          `listener ${L1}: would remove stale certificate(s) ${OLD}`,
+        ]);
+        expect(outcome.removed).toEqual([OLD]);
+        expect(outcome.failed.size).toBe(0);
+        expect(isManaged).toHaveBeenCalledWith('us-east-1', OLD);
+      });
+
+      it('says nothing and calls nothing when the listener already serves what is wanted', async () => {
+        // Prepare
+        const { sut } = deployer([OLD]);
+
+        // Act
+        const outcome = await sut.apply(
+          view({ certificateArns: [NEW] }),
+          {
+            defaultArn: OLD,
+            sniArns: [NEW],
+          },
+          { plan: true },
+        );
+
+        // Assess
+        expect(elb.calls()).toHaveLength(0);
+        expect(outcome.changes).toEqual([]);
+        expect(outcome.removed).toBeUndefined();
+      });
+
+      it('still fails a key type a Network Load Balancer cannot serve, without a call', async () => {
+        // Prepare
+        const keyAlgorithmOf = vi.fn(async () => 'RSA_4096');
+        const { sut } = deployer([], { keyAlgorithmOf });
+
+        // Act
+        const outcome = await sut.apply(
+          nlbView(),
+          { defaultArn: NEW, sniArns: [] },
+          { plan: true },
+        );
+
+        // Assess
+        expect(elb.calls()).toHaveLength(0);
+        expect(outcome.failed.get(NEW)).toBeInstanceOf(ListenerKeyTypeError);
+        expect(outcome.changes).toEqual([]);
+      });
+
+      it('does not look up the key type of a certificate a plan would import (no ARN yet)', async () => {
+        // Prepare
+        const keyAlgorithmOf = vi.fn(async () => 'RSA_2048');
+        const { sut } = deployer([], { keyAlgorithmOf });
+        const planned = '(new ACM certificate in us-east-1)';
+
+        // Act
+        const outcome = await sut.apply(
+          nlbView(),
+          { defaultArn: planned, sniArns: [] },
+          { plan: true },
+        );
+
+        // Assess
+        expect(keyAlgorithmOf).not.toHaveBeenCalled();
+        expect(outcome.changes).toEqual([
+          `listener ${NLB_LISTENER}: would set default certificate ${OLD} -> ${planned}`,
+        ]);
+      });
+    });
+
+    it('reports the stale certificates it removed in a real apply', async () => {
+      // Prepare
+      elb.on(AddListenerCertificatesCommand).resolves({});
+      elb.on(RemoveListenerCertificatesCommand).resolves({});
+      const { sut } = deployer([OLD]);
+
+      // Act
+      const outcome = await sut.apply(
+        view({ defaultCertificateArn: FOREIGN, certificateArns: [OLD] }),
+        {
+          sniArns: [NEW],
+        },
+      );
+
+      // Assess
+      expect(outcome.removed).toEqual([OLD]);
+    });
   });
 });
