@@ -60,12 +60,34 @@ export function toResult(work: Work, dryRun: boolean, renewBeforeDays?: number):
   }
   if (work.deferred) return { ...base, action: 'deferred', reason: work.deferred };
   if (dryRun) {
-    const what = work.resume
-      ? `would finish deploying the certificate (serial ${work.resume.value.serial}) an earlier run stored`
-      : work.decision?.issue
-        ? `would ${work.state.current ? 'renew' : 'issue'}: ${decision}`
-        : decision;
-    return { ...base, action: 'unchanged', reason: `dry run, nothing changed; ${what}` };
+    // The plan, step by step. Drift it would repair is `deployed` (as the real run reports it);
+    // an issuance stays `unchanged` (nothing was issued) with the plan in its reason.
+    const planned = work.changes.length > 0 ? `; ${work.changes.join('; ')}` : '';
+    const hadCertificate = work.state.current !== undefined;
+    if (work.resume) {
+      return {
+        ...base,
+        action: 'unchanged',
+        reason: `dry run, nothing changed; would finish deploying the certificate (serial ${work.resume.value.serial}) an earlier run stored${planned}`,
+      };
+    }
+    if (work.decision?.issue) {
+      return {
+        ...base,
+        action: 'unchanged',
+        reason: redact(
+          `dry run, nothing changed; would ${hadCertificate ? 'renew' : 'issue'}: ${decision}${planned}`,
+        ),
+      };
+    }
+    if (work.changes.length > 0) {
+      return {
+        ...base,
+        action: 'deployed',
+        reason: `dry run, nothing changed; would repair drift${planned}`,
+      };
+    }
+    return { ...base, action: 'unchanged', reason: `dry run, nothing changed; ${decision}` };
   }
   const hadCertificate = work.state.current !== undefined;
   if (work.issued) {

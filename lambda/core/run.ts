@@ -333,23 +333,24 @@ async function runLocked(
       },
       due,
     );
-    await deployAll(
-      {
-        store,
-        state: deps.state,
-        acm: deps.acm,
-        listeners: deps.listeners,
-        views,
-        concurrency: config.concurrency,
-        logger,
-        journal,
-        imports: snapshot.imports,
-        now: scope.clock,
-      },
-      works,
-      bystanders,
-    );
   }
+  await deployAll(
+    {
+      dryRun: request.dryRun,
+      store,
+      state: deps.state,
+      acm: deps.acm,
+      listeners: deps.listeners,
+      views,
+      concurrency: config.concurrency,
+      logger,
+      journal,
+      imports: snapshot.imports,
+      now: scope.clock,
+    },
+    works,
+    bystanders,
+  );
   const lifecycle = await settleOrphans(deps, orphans, views, journal, request.dryRun, scope.clock);
   if (!request.dryRun) await journal.saveRetired();
 
@@ -358,6 +359,7 @@ async function runLocked(
       ...works.map((w) => toResult(w, request.dryRun, config.renewal.renewBeforeDays)),
       ...lifecycle,
     ],
+    ...(request.dryRun ? { dryRun: true as const } : {}),
   };
   if (!request.dryRun) {
     if (config.acme.ari && deps.caInfo) scheduleFirstAriCheck(works, deps.caInfo, now);

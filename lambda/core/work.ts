@@ -39,6 +39,8 @@ export interface CertificateResult {
 
 export interface RunReport {
   results: CertificateResult[];
+  /** A dry run: each action is what the real run would do; nothing was changed. */
+  dryRun?: true;
 }
 
 /** Everything a run knows and does about one certificate. */
