@@ -3,8 +3,9 @@
  * configured ACME profiles.
  *
  * The rule, from first principles: a certificate becomes due at its renewal point (by default
- * when a third of its lifetime remains, like cert-manager's 2/3 rule; `renewBefore` when set;
- * Let's Encrypt's ARI windows sit around the same point). The first scheduled run after that
+ * when a third of its lifetime remains, like cert-manager's 2/3 rule; `renewBefore` when set,
+ * capped to two thirds of the lifetime as the Lambda caps it (lambda/core/policy.ts,
+ * `MIN_AGE_FRACTION`); Let's Encrypt's ARI windows sit around the same point). The first scheduled run after that
  * point comes up to one interval later; for one failed run (a CA or DNS outage, a throttled
  * run) not to be fatal, at least two more runs must still come before expiry. So the interval
  * must be at most a third of the time left at the renewal point:
@@ -16,6 +17,7 @@
  * Unknown profile names get no check: their lifetime is the CA's business.
  */
 import { Duration } from 'aws-cdk-lib';
+import { MIN_AGE_FRACTION } from '../lambda/core/policy.js';
 
 /** A profile whose certificate lifetime is published. */
 export interface KnownProfile {
@@ -42,7 +44,11 @@ export const KNOWN_PROFILES: Readonly<Record<string, KnownProfile>> = {
 
 /** Warning id: the schedule runs too seldom for a profile's lifetime. */
 export const SCHEDULE_TOO_SPARSE = 'acme-renewer:scheduleTooSparseForProfile';
-/** Warning id: `renewBefore` is not shorter than a profile's lifetime. */
+/**
+ * Warning id: `renewBefore` is more than two thirds of a profile's lifetime (up to or past the
+ * lifetime itself), so the Lambda caps it: a certificate is never renewed by the renewal window
+ * before a third of its lifetime has passed.
+ */
 export const RENEW_BEFORE_EXCEEDS_LIFETIME = 'acme-renewer:renewBeforeExceedsProfileLifetime';
 /** Warning id: the expiry alarm would fire before a profile's certificates are due. */
 export const EXPIRY_ALARM_BEFORE_RENEWAL = 'acme-renewer:expiryAlarmBeforeProfileRenewal';
@@ -67,10 +73,23 @@ export interface ProfileScheduleInput {
 
 const HOUR_MS = 3_600_000;
 
-/** How long a certificate of `lifetime` has left when it becomes due. */
+const DAY_MS = 24 * HOUR_MS;
+
+/** The longest `renewBefore` the Lambda honours for `lifetime`: two thirds of it. */
+export function renewBeforeCap(lifetime: Duration): Duration {
+  return Duration.millis(Math.floor(lifetime.toMilliseconds() * (1 - MIN_AGE_FRACTION)));
+}
+
+/**
+ * How long a certificate of `lifetime` has left when it becomes due: `renewBeforeDays`, capped
+ * to {@link renewBeforeCap} as the Lambda caps it, else a third of the lifetime.
+ */
 export function leadAtRenewal(lifetime: Duration, renewBeforeDays: number | undefined): Duration {
-  if (renewBeforeDays !== undefined) return Duration.days(renewBeforeDays);
-  return Duration.millis(Math.floor(lifetime.toMilliseconds() / 3));
+  if (renewBeforeDays === undefined) {
+    return Duration.millis(Math.floor(lifetime.toMilliseconds() / 3));
+  }
+  const cap = renewBeforeCap(lifetime).toMilliseconds();
+  return Duration.millis(Math.min(renewBeforeDays * DAY_MS, cap));
 }
 
 /** A readable length: hours below 3 days, days above. */
@@ -99,8 +118,8 @@ function names(certificates: readonly string[]): string {
 }
 
 /**
- * The shortest time any certificate of a known profile has left when it becomes due, or
- * undefined when no known profile is configured (or `renewBefore` exceeds its lifetime).
+ * The shortest time any certificate of a known profile has left when it becomes due (with
+ * `renewBefore` capped), or undefined when no known profile is configured.
  */
 export function shortestLead(input: Omit<ProfileScheduleInput, 'interval'>): Duration | undefined {
   let shortest: Duration | undefined;
@@ -108,7 +127,6 @@ export function shortestLead(input: Omit<ProfileScheduleInput, 'interval'>): Dur
     const known = KNOWN_PROFILES[profile];
     if (!known) continue;
     const lead = leadAtRenewal(known.lifetime, input.renewBeforeDays);
-    if (lead.toMilliseconds() >= known.lifetime.toMilliseconds()) continue;
     if (!shortest || lead.toMilliseconds() < shortest.toMilliseconds()) shortest = lead;
   }
   return shortest;
@@ -123,12 +141,19 @@ export function profileScheduleWarnings(input: ProfileScheduleInput): ProfileWar
     if (!known) continue;
     const who = `profile "${profile}" (certificates ${names(certificates)})`;
     const lead = leadAtRenewal(known.lifetime, input.renewBeforeDays).toMilliseconds();
-    if (lead >= known.lifetime.toMilliseconds()) {
+    const { renewBeforeDays } = input;
+    if (renewBeforeDays !== undefined && renewBeforeDays * DAY_MS > lead) {
+      // Capped: the Lambda warns per certificate at run time too; here the operator hears it
+      // before deploying. The checks below use the capped lead, as the Lambda will.
+      const most = Math.floor(lead / DAY_MS);
+      const fix =
+        most >= 1
+          ? `Set renewBefore (renewal.renewBeforeDays) to at most ${most} days, or leave it unset`
+          : 'Leave renewBefore (renewal.renewBeforeDays) unset';
       warnings.push({
         id: RENEW_BEFORE_EXCEEDS_LIFETIME,
-        message: `${who}: Let's Encrypt issues ${known.describe} certificates, but renewBefore is ${input.renewBeforeDays} days, so each certificate is due again as soon as it is issued and every run reissues it (spending the CA's duplicate-certificate limit). Set renewBefore (renewal.renewBeforeDays) well below the lifetime, or leave it unset to renew when a third of the lifetime remains.`,
+        message: `${who}: Let's Encrypt issues ${known.describe} certificates, but renewBefore is ${renewBeforeDays} days, more than two thirds of the ${humanHours(known.lifetime.toMilliseconds())} lifetime: it is capped, and these certificates renew ${humanHours(lead)} before expiry instead (a certificate is never renewed by the renewal window before a third of its lifetime has passed, or every run would reissue it). ${fix} to renew when a third of the lifetime remains.`,
       });
-      continue;
     }
     const max = lead / 3;
     if (interval > max) {

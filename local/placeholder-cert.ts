@@ -9,8 +9,12 @@ export interface Placeholder {
   privateKeyPem: string;
 }
 
-/** Makes a self-signed EC P-256 certificate for `domain` (valid one day) with openssl. */
-export function placeholderCertificate(domain: string): Placeholder {
+/**
+ * Makes a self-signed EC P-256 certificate for `domain` (valid one day) with openssl;
+ * `extensions` are further `-addext` values (e.g. `keyUsage=critical,digitalSignature`, to look
+ * like a CA-issued certificate an operator imported by hand).
+ */
+export function placeholderCertificate(domain: string, extensions: string[] = []): Placeholder {
   const dir = mkdtempSync(join(tmpdir(), 'placeholder-'));
   try {
     const key = join(dir, 'key.pem');
@@ -34,6 +38,7 @@ export function placeholderCertificate(domain: string): Placeholder {
         `/CN=placeholder ${domain}`,
         '-addext',
         `subjectAltName=DNS:${domain}`,
+        ...extensions.flatMap((e) => ['-addext', e]),
       ],
       { stdio: 'ignore' },
     );

@@ -315,7 +315,8 @@ export class E2e {
     }
     expect(windows.size).toBeGreaterThan(0);
 
-    for (const { event, names, outcome } of this.invocations) {
+    for (const { event, names: selected, outcome } of this.invocations) {
+      let names = selected;
       const texts = [
         ...outcome.lines,
         outcome.stderr,
@@ -336,6 +337,20 @@ export class E2e {
       }
 
       const lines = logLines(outcome);
+      // Certificates no longer configured are reported too (orphaned, retired, or a refused
+      // retirement): their lines carry their own name.
+      const leftovers = new Set(
+        lines
+          .filter(
+            (l) =>
+              l.message === 'certificate done' &&
+              typeof l.certificate === 'string' &&
+              !names.includes(l.certificate) &&
+              ['orphaned', 'retired', 'failed'].includes(String(l.action)),
+          )
+          .map((l) => l.certificate as string),
+      );
+      names = [...names, ...leftovers];
       for (const line of lines) {
         const message = line.message ?? '';
         if (CERTIFICATE_MESSAGES.has(message) || CERTIFICATE_FAILURE.test(message)) {

@@ -5,6 +5,7 @@ import {
   leadAtRenewal,
   profileScheduleWarnings,
   RENEW_BEFORE_EXCEEDS_LIFETIME,
+  renewBeforeCap,
   SCHEDULE_TOO_SPARSE,
   shortestLead,
   suggestedSchedule,
@@ -16,6 +17,14 @@ describe('leadAtRenewal', () => {
   it('is a third of the lifetime by default, renewBefore when set', () => {
     expect(leadAtRenewal(Duration.hours(160), undefined).toMinutes({ integral: false })).toBe(3200);
     expect(leadAtRenewal(Duration.days(45), 3).toHours()).toBe(72);
+  });
+
+  it('caps renewBefore to two thirds of the lifetime, as the Lambda does', () => {
+    expect(renewBeforeCap(Duration.days(45)).toDays()).toBe(30);
+    expect(leadAtRenewal(Duration.days(45), 30).toDays()).toBe(30);
+    expect(leadAtRenewal(Duration.days(45), 44).toDays()).toBe(30);
+    expect(leadAtRenewal(Duration.days(6), 5).toDays()).toBe(4);
+    expect(leadAtRenewal(Duration.hours(160), 7).toMinutes({ integral: false })).toBe(6400);
   });
 });
 
@@ -64,16 +73,45 @@ describe('profileScheduleWarnings', () => {
     expect(warnings[0]?.message).toMatch(/^profile "shortlived" \(certificates "edge"\)/);
   });
 
-  it('says so when renewBefore is not shorter than the lifetime (every run would reissue)', () => {
+  it('warns that renewBefore at or past the lifetime is capped, naming the lifetime and the cap', () => {
     const warnings = profileScheduleWarnings({
       profiles: uses('shortlived', 'www'),
       interval: Duration.hours(12),
       renewBeforeDays: 7,
     });
     expect(warnings.map((w) => w.id)).toEqual([RENEW_BEFORE_EXCEEDS_LIFETIME]);
-    expect(warnings[0]?.message).toMatch(
-      /renewBefore is 7 days, so each certificate is due again as soon as it is issued .* Set renewBefore \(renewal\.renewBeforeDays\) well below the lifetime/,
+    expect(warnings[0]?.message).toBe(
+      `profile "shortlived" (certificates "www"): Let's Encrypt issues 160 hours (6.7 days) certificates, but renewBefore is 7 days, more than two thirds of the 6.7 days lifetime: it is capped, and these certificates renew 4.4 days before expiry instead (a certificate is never renewed by the renewal window before a third of its lifetime has passed, or every run would reissue it). Set renewBefore (renewal.renewBeforeDays) to at most 4 days, or leave it unset to renew when a third of the lifetime remains.`,
     );
+  });
+
+  it.each([
+    // profile, renewBeforeDays, capped
+    ['tlsserver', 30, false], // exactly two thirds of 45 days
+    ['tlsserver', 31, true],
+    ['classic', 44, true], // the shortest announced classic lifetime: 45 days
+    ['classic', 90, true],
+    ['shortlived', 4, false], // 96 h < 106.7 h
+    ['shortlived', 5, true],
+    ['my-ca-profile', 365, false], // unknown lifetime: nothing to cap against here
+  ] as const)('%s with renewBefore %s days: capped warning %s', (profile, before, capped) => {
+    const warnings = profileScheduleWarnings({
+      profiles: uses(profile, 'www'),
+      interval: Duration.hours(1),
+      renewBeforeDays: before,
+    });
+    expect(warnings.some((w) => w.id === RENEW_BEFORE_EXCEEDS_LIFETIME)).toBe(capped);
+  });
+
+  it('still checks the schedule against the capped renewal point', () => {
+    // shortlived capped to 106.7 h: the schedule may run at most every 35.6 h
+    const warnings = profileScheduleWarnings({
+      profiles: uses('shortlived', 'www'),
+      interval: Duration.hours(36),
+      renewBeforeDays: 30,
+    });
+    expect(warnings.map((w) => w.id)).toEqual([RENEW_BEFORE_EXCEEDS_LIFETIME, SCHEDULE_TOO_SPARSE]);
+    expect(warnings[1]?.message).toMatch(/renewed when 4\.4 days remain/);
   });
 
   it('warns when a given expiry alarm threshold is not below the time left at renewal', () => {
@@ -104,6 +142,8 @@ describe('shortestLead', () => {
     ]);
     expect(shortestLead({ profiles })?.toMinutes()).toBe(3200);
     expect(shortestLead({ profiles: uses('other', 'c') })).toBeUndefined();
+    // renewBefore past the lifetime counts at its cap (it used to drop the profile)
+    expect(shortestLead({ profiles, renewBeforeDays: 30 })?.toMinutes()).toBe(6400);
   });
 });
 

@@ -727,7 +727,7 @@ describe('minimum age: the renewal window never renews a young certificate', () 
       90 - 1 / 86_400,
       60,
     ],
-    ['renewBeforeDays 7 on a 45-day certificate', 45, 7],
+    ['renewBeforeDays 10 on a 45-day certificate', 45, 10],
   ])('no warning and no cap note: %s', (_case, life, before) => {
     // Act
     const decision = decideRenewal(
