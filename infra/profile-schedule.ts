@@ -152,7 +152,7 @@ export function profileScheduleWarnings(input: ProfileScheduleInput): ProfileWar
           : 'Leave renewBefore (renewal.renewBeforeDays) unset';
       warnings.push({
         id: RENEW_BEFORE_EXCEEDS_LIFETIME,
-        message: `${who}: Let's Encrypt issues ${known.describe} certificates, but renewBefore is ${renewBeforeDays} days, more than two thirds of the ${humanHours(known.lifetime.toMilliseconds())} lifetime: it is capped, and these certificates renew ${humanHours(lead)} before expiry instead (a certificate is never renewed by the renewal window before a third of its lifetime has passed, or every run would reissue it). ${fix} to renew when a third of the lifetime remains.`,
+        message: `${who}: Let's Encrypt issues ${known.describe} certificates, but renewBefore is ${renewBeforeDays} days, more than two thirds of their lifetime (${humanHours(known.lifetime.toMilliseconds())}): it is capped, and these certificates renew ${humanHours(lead)} before expiry instead (a certificate is never renewed by the renewal window before a third of its lifetime has passed, or every run would reissue it). ${fix} to renew when a third of the lifetime remains.`,
       });
     }
     const max = lead / 3;

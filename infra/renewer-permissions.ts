@@ -120,6 +120,17 @@ export function grantRenewerPermissions(
       actions: ['secretsmanager:DeleteSecret'],
       resources: [secretArn(`${options.secretPrefix}/${LEGACY_JOURNAL_SECRET}-??????`)],
     }),
+    // Retiring a certificate ({"retire": [...]}) schedules its secret for deletion, always with
+    // a recovery window: the condition key secretsmanager:RecoveryWindowInDays
+    // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html)
+    // is absent on a ForceDeleteWithoutRecovery call, so no secret under the prefix can be
+    // deleted without the window (the journal secret above is the one exception).
+    new iam.PolicyStatement({
+      sid: 'RetireSecretsWithRecoveryWindow',
+      actions: ['secretsmanager:DeleteSecret'],
+      resources: [secretArn(`${options.secretPrefix}/*`)],
+      conditions: { NumericGreaterThanEquals: { 'secretsmanager:RecoveryWindowInDays': 7 } },
+    }),
     // Condition keys per the Service Authorization Reference for ACM
     // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html):
     // ImportCertificate and AddTagsToCertificate take aws:RequestTag/${TagKey} and aws:TagKeys

@@ -243,8 +243,12 @@ async function runLocked(
   // on it, found by ListSecrets below), or named by the retire event.
   const configuredNames = new Set(config.certificates.map((c) => c.name));
   const retiring = new Set(request.retire ?? []);
+  // A run narrowed to some certificates reports only those (and what it retires).
   const orphanCandidates = [
-    ...new Set([...orphanNames(snapshot.schedules, configuredNames), ...retiring]),
+    ...new Set([
+      ...(request.names ? [] : orphanNames(snapshot.schedules, configuredNames)),
+      ...retiring,
+    ]),
   ];
   for (const name of orphanCandidates) {
     for (const listener of recordedListeners(snapshot.schedules.get(name))) {
@@ -394,8 +398,10 @@ async function runLocked(
   });
   if (failed.length > 0) {
     const lines = failed.map((r) => `${r.name}: ${r.error}`);
+    // Orphans are listed in the report but are not certificates this run processed.
+    const processed = report.results.filter((r) => r.action !== 'orphaned').length;
     throw new RunFailedError(
-      `${failed.length} of ${report.results.length} certificate(s) failed: ${lines.join('; ')}; report: ${compactReport(report)}`,
+      `${failed.length} of ${processed} certificate(s) failed: ${lines.join('; ')}; report: ${compactReport(report)}`,
       report,
     );
   }
@@ -456,6 +462,9 @@ function decide(
     renewBeforeDays: config.renewal.renewBeforeDays,
     now,
   });
+  // A renewBeforeDays the lifetime cannot take (it would renew on every run): capped, said once.
+  if (work.decision.warning)
+    work.log.warn('renewal window capped', { warning: work.decision.warning });
   work.log.debug('decision', {
     issue: work.decision.issue,
     kind: work.decision.kind,

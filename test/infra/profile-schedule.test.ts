@@ -81,7 +81,7 @@ describe('profileScheduleWarnings', () => {
     });
     expect(warnings.map((w) => w.id)).toEqual([RENEW_BEFORE_EXCEEDS_LIFETIME]);
     expect(warnings[0]?.message).toBe(
-      `profile "shortlived" (certificates "www"): Let's Encrypt issues 160 hours (6.7 days) certificates, but renewBefore is 7 days, more than two thirds of the 6.7 days lifetime: it is capped, and these certificates renew 4.4 days before expiry instead (a certificate is never renewed by the renewal window before a third of its lifetime has passed, or every run would reissue it). Set renewBefore (renewal.renewBeforeDays) to at most 4 days, or leave it unset to renew when a third of the lifetime remains.`,
+      `profile "shortlived" (certificates "www"): Let's Encrypt issues 160 hours (6.7 days) certificates, but renewBefore is 7 days, more than two thirds of their lifetime (6.7 days): it is capped, and these certificates renew 4.4 days before expiry instead (a certificate is never renewed by the renewal window before a third of its lifetime has passed, or every run would reissue it). Set renewBefore (renewal.renewBeforeDays) to at most 4 days, or leave it unset to renew when a third of the lifetime remains.`,
     );
   });
 

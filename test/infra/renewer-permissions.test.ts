@@ -153,7 +153,21 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
     const deleters = statements(s).filter((st) =>
       JSON.stringify(st.Action).includes('secretsmanager:DeleteSecret'),
     );
-    expect(deleters.map((st) => st.Sid)).toEqual(['DeleteLegacyJournalSecret']);
+    expect(deleters.map((st) => st.Sid)).toEqual([
+      'DeleteLegacyJournalSecret',
+      'RetireSecretsWithRecoveryWindow',
+    ]);
+  });
+
+  it('retires (deletes) a secret under the prefix only with a recovery window', () => {
+    expect(statement(s, 'RetireSecretsWithRecoveryWindow')).toEqual({
+      Effect: 'Allow',
+      Action: ['secretsmanager:DeleteSecret'],
+      Resource: [
+        'arn:<AWS::Partition>:secretsmanager:eu-west-1:111122223333:secret:acme-renewer/*',
+      ],
+      Condition: { NumericGreaterThanEquals: { 'secretsmanager:RecoveryWindowInDays': 7 } },
+    });
   });
 
   it('imports into ACM in the stack and listener regions, tagged, and re-imports or deletes only its own', () => {
@@ -223,6 +237,7 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
       'NonResourceLevelReads',
       'SecretsUnderPrefix',
       'DeleteLegacyJournalSecret',
+      'RetireSecretsWithRecoveryWindow',
       'AcmImportTagged',
       'AcmReimportDeleteOwn',
       'AcmRead',

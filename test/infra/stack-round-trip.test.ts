@@ -61,7 +61,13 @@ const everyField = {
   secretPrefix: 'certs/prod',
   certificates: [
     ...example.certificates.slice(0, 2),
-    { ...example.certificates[2], keyType: 'ec-p384', profile: 'classic' },
+    {
+      ...example.certificates[2],
+      keyType: 'ec-p384',
+      profile: 'classic',
+      acmCertificateArn:
+        'arn:aws:acm:eu-west-1:111122223333:certificate/0f0e0d0c-1234-4abc-8def-001122334455',
+    },
   ],
 };
 
