@@ -19,6 +19,7 @@ import { caRequestTimeoutMs } from './acme/ca-guard.js';
 import { AcmeOrders, pollBudgetMs } from './acme/orders.js';
 import { loadConfig, type RenewerConfig } from './config.js';
 import { parseEvent } from './core/event.js';
+import { ownerFromEnvironment } from './core/prefix-owner.js';
 import { redact } from './core/redact.js';
 import { type RunDependencies, run } from './core/run.js';
 import type { RunReport } from './core/work.js';
@@ -177,6 +178,7 @@ export function dependencies(): Omit<RunDependencies, 'remainingMs'> {
     },
     logger,
     metrics,
+    owner: ownerFromEnvironment(),
     // Every wait of one issuance: Route 53 INSYNC and propagation, CA polling, listener binding.
     reserveMs: dns.maxWaitMs + ACME_WAIT_MS + BIND_WAIT_MS,
   };

@@ -114,37 +114,32 @@ export function toResult(work: Work, dryRun: boolean, renewBeforeDays?: number):
   return { ...base, action: 'unchanged', reason: decision };
 }
 
-/** Past this many characters the compact report stops listing names (Lambda error payloads stay small). */
+/**
+ * Past this many characters the compact report stops (a Lambda error payload stays well under
+ * its limits); 200 certificates take about 11,000.
+ */
 const COMPACT_LIMIT = 60_000;
 
 /**
- * Every certificate's result in one line, grouped by action (`failed: a, b; renewed: c
- * <serial>; unchanged: d, e`), failures first: a failed invocation's error carries it, so the
- * report of the others is not lost with the failure. The whole report is also kept in the state
- * table (the last run report).
+ * Every certificate's result on one line (`name: action[ serial]`, in report order): a failed
+ * invocation's error carries it, so the report of the others is not lost with the failure. The
+ * whole report is also kept in the state table (the last run report).
  */
 export function compactReport(report: RunReport): string {
-  const order = [
-    'failed',
-    'deferred',
-    'issued',
-    'renewed',
-    'deployed',
-    'retired',
-    'orphaned',
-    'unchanged',
-  ];
-  const groups = new Map<string, string[]>();
-  for (const r of report.results) {
-    const entry = r.serial && r.action !== 'unchanged' ? `${r.name} ${r.serial}` : r.name;
-    groups.set(r.action, [...(groups.get(r.action) ?? []), entry]);
+  const parts: string[] = [];
+  let size = 0;
+  for (const [i, r] of report.results.entries()) {
+    const part = `${r.name}: ${r.action}${r.serial ? ` ${r.serial}` : ''}`;
+    if (size + part.length > COMPACT_LIMIT) {
+      parts.push(
+        `… and ${report.results.length - i} more (the state table's last run report has them all)`,
+      );
+      break;
+    }
+    parts.push(part);
+    size += part.length + 2;
   }
-  const actions = [...groups.keys()].sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  let text = actions.map((a) => `${a}: ${(groups.get(a) ?? []).join(', ')}`).join('; ');
-  if (text.length > COMPACT_LIMIT) {
-    text = `${text.slice(0, COMPACT_LIMIT)}… (counts: ${actions.map((a) => `${a} ${groups.get(a)?.length}`).join(', ')}; the whole report is the state table's last run report)`;
-  }
-  return text;
+  return parts.join(', ');
 }
 
 const DAY_MS = 86_400_000;

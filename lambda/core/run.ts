@@ -38,6 +38,7 @@ import type {
   StateSnapshot,
   StateStore,
 } from './ports.js';
+import { claimPrefix, type PrefixOwner } from './prefix-owner.js';
 import { observeRenewalInfo, scheduleFirstAriCheck } from './renewal-info.js';
 import { compactReport, emitMetrics, toResult } from './report.js';
 import type { Dns01Solver } from './types.js';
@@ -74,6 +75,11 @@ export interface RunDependencies {
   requestId?: string;
   /** How long the lease lasts: longer than the Lambda timeout. @default remainingMs() + 60 s */
   leaseMs?: number;
+  /**
+   * This deployment, which claims `secretPrefix` on its first run (another owner stops the run
+   * before any change). @default - the prefix is not claimed or checked
+   */
+  owner?: PrefixOwner;
 }
 
 /** A run that ended with failed certificates; the message names each one and why. */
@@ -234,6 +240,7 @@ async function runLocked(
   const cas = configuredCas(config);
   const accountSecrets = cas.map((ca) => store.accountSecretName(ca.directoryUrl, ca.email));
   const legacyJournalSecret = store.journalSecretName();
+  const ownerSecret = deps.owner ? [store.ownerSecretName()] : [];
   const pendingHints = new Map<string, string>();
   for (const work of [...works, ...bystanders]) {
     if (work.schedule.pendingVersionId)
@@ -258,7 +265,7 @@ async function runLocked(
   const [loaded, views] = await Promise.all([
     store.loadCertificates(
       [...works, ...bystanders].map((w) => w.cert.name).concat(orphanCandidates),
-      snapshot.migrated ? accountSecrets : [...accountSecrets, legacyJournalSecret],
+      [...accountSecrets, ...ownerSecret, ...(snapshot.migrated ? [] : [legacyJournalSecret])],
       // The first run on the state table also scans for pending versions the first version
       // of this tool left (later runs know them from the table: ListSecrets lags writes).
       { pendingHints, scanPending: !snapshot.migrated },
@@ -269,6 +276,23 @@ async function runLocked(
   ]);
   for (const work of [...works, ...bystanders]) {
     work.state = loaded.states.get(work.cert.name) ?? {};
+  }
+  // One owner per prefix, checked before anything changes (another deployment's certificates
+  // would otherwise be reissued and its listeners taken).
+  if (deps.owner) {
+    const ownerName = store.ownerSecretName();
+    const unreadable = loaded.extraErrors?.get(ownerName);
+    if (unreadable) throw unreadable;
+    const claimed = await claimPrefix(store, config.secretPrefix, deps.owner, {
+      dryRun: request.dryRun,
+      existing: loaded.extra.get(ownerName) ?? '',
+      now,
+    });
+    if (claimed === 'claimed')
+      logger.info('secret prefix claimed', {
+        secretPrefix: config.secretPrefix,
+        owner: deps.owner.owner,
+      });
   }
   const orphans = await loadOrphans(
     deps,

@@ -422,6 +422,19 @@ export class SecretsStore {
   }
 
   /**
+   * Creates a secret only if no secret of that name exists (CreateSecret, never PutSecretValue):
+   * false when another writer created it first. The race-safe way to claim a name.
+   */
+  async createOnly(secretName: string, text: string): Promise<boolean> {
+    return (await this.create(secretName, text, true)) !== undefined;
+  }
+
+  /** The secret that records which deployment owns the prefix. */
+  ownerSecretName(): string {
+    return `${this.prefix}/_owner`;
+  }
+
+  /**
    * Creates the secret with `text` as its first, current version: a new secret has no previous
    * certificate to protect. Returns undefined when it exists already and `tolerateExisting`.
    */

@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { placeholderCertificate } from '../../local/placeholder-cert.js';
+import { createStateTable } from '../../local/state-table.js';
 import { E2e, expectOk, MUTATING_OPERATIONS, normalizeSerial } from './harness.js';
 
 const REGION = 'us-east-1';
@@ -149,6 +150,31 @@ describe('certificate lifecycle', () => {
     const repaired = expectOk(await e2e.invoke({}, config(site())));
     expect(repaired.get('site')?.action).toBe('deployed');
     expect(e2e.emulator.listener(shared)?.defaultCertificateArn).toBe(arnOf('site'));
+  }, 120_000);
+
+  it('a second deployment (another state table) with the same secretPrefix fails naming the owner and changes nothing', async () => {
+    // The first deployment claimed the prefix on its first run.
+    const claim = JSON.parse(
+      e2e.emulator.secret('acme-renewer/_owner')?.versions[0]?.secretString ?? '{}',
+    ) as { owner?: string };
+    expect(claim.owner).toBe(e2e.cloud.stateTable.tableName);
+    await createStateTable(e2e.cloud.stateTable.client, 'staging-state');
+    e2e.emulator.resetCalls();
+
+    const outcome = await e2e.invoke({ certificates: ['site'], force: true }, config(site()), {
+      env: { RENEWER_STATE_TABLE: 'staging-state' },
+    });
+
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error?.name).toBe('PrefixOwnedError');
+    expect(outcome.error?.message).toContain(
+      `secretPrefix "acme-renewer" belongs to another deployment (state table ${e2e.cloud.stateTable.tableName}`,
+    );
+    expect(outcome.error?.message).toContain(
+      'this deployment (state table staging-state) changed nothing',
+    );
+    for (const operation of MUTATING_OPERATIONS) expect(e2e.calls(operation)).toHaveLength(0);
+    e2e.discard();
   }, 120_000);
 
   it('adopts a hand-made ACM import: re-imported in place, its listener keeps the same ARN', async () => {
