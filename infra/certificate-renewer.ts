@@ -31,6 +31,7 @@ import { PROJECT_ROOT, readSharedBundlingOptions, toNodejsBundling } from './bun
 import type { CertificateRenewerProps } from './certificate-renewer-props.js';
 import { acknowledgeRenewerFindings } from './nag-acknowledgements.js';
 import { listenerAccount, listenerRegion } from './policy-patterns.js';
+import { checkPrefixClash } from './prefix-clash.js';
 import { profileScheduleWarnings, shortestLead } from './profile-schedule.js';
 import { RenewerAlarms } from './renewer-alarms.js';
 import { documentFromProps, validateDocument } from './renewer-config-document.js';
@@ -79,6 +80,7 @@ export class CertificateRenewer extends Construct {
       `CertificateRenewer ${this.node.path} configuration`,
     );
     this.config = document.config;
+    checkPrefixClash(this, this.config.secretPrefix);
     const certificates = this.config.certificates;
     const listenerArns = certificates.flatMap((c) => c.listeners.map((l) => l.arn));
     for (const arn of listenerArns) {
@@ -209,6 +211,10 @@ export class CertificateRenewer extends Construct {
     const acmRegions = [
       stack.region,
       ...listenerArns.map((a) => listenerRegion(a) ?? stack.region),
+      // An adopted certificate is re-imported in its own region (CloudFront's is us-east-1).
+      ...certificates.flatMap((c) =>
+        c.acmCertificateArn ? [c.acmCertificateArn.split(':')[3] ?? stack.region] : [],
+      ),
     ];
     const discovery = certificates.some((c) => c.hostedZoneId === undefined);
     const statements = grantRenewerPermissions(this.role, {
