@@ -94,6 +94,13 @@ export interface RenewedCertificate {
    * @default - the renewer's `profile`
    */
   readonly profile?: string;
+  /**
+   * An existing imported ACM certificate to adopt (from certbot, lego or a hand-made import):
+   * re-imported in place, so every listener, CloudFront distribution or API Gateway domain that
+   * uses it keeps working. `keyType` must match its key algorithm. Its region is granted ACM.
+   * @default - a new ACM certificate is imported per region
+   */
+  readonly acmCertificateArn?: string;
 }
 
 /** External Account Binding, for CAs that require it (ZeroSSL, Google Trust Services, ...). */

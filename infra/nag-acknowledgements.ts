@@ -24,6 +24,10 @@ const WILDCARD_REASONS: Record<string, string> = {
     "Re-import and delete are limited to certificates tagged ManagedBy=acme-renewer and AcmeRenewerCertificate=<secretPrefix>/* (aws:ResourceTag), i.e. this deployment's own imports; their ARNs are created at run time.",
   AcmRead:
     'Describe/ListTags of certificates whose ARNs are created at run time, in the regions used only.',
+  RetireFromListeners:
+    'A retired certificate is removed from the listeners it was deployed to, which the current configuration may no longer name; removal only (never add or modify), and the function removes only certificates carrying its own ownership tags.',
+  RetireOwnAcmAnyRegion:
+    "A retired certificate's ACM imports may be in regions the current configuration no longer uses; limited to certificates tagged ManagedBy=acme-renewer and AcmeRenewerCertificate=<secretPrefix>/* (aws:ResourceTag).",
   ListenerCertificates:
     'Listener ARNs are the configured ones; only when they exceed the IAM policy size budget are they widened to their load balancers (or account and region).',
 };

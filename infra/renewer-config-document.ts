@@ -111,6 +111,9 @@ export function documentFromProps(props: CertificateRenewerProps): RenewerConfig
         ...(zoneId === undefined ? {} : { hostedZoneId: zoneId }),
         ...(cert.keyType === undefined ? {} : { keyType: cert.keyType }),
         ...(cert.profile === undefined ? {} : { profile: cert.profile }),
+        ...(cert.acmCertificateArn === undefined
+          ? {}
+          : { acmCertificateArn: cert.acmCertificateArn }),
         listeners: (cert.listeners ?? []).map((l, j) => {
           const what = `certificates[${i}] ("${cert.name}") listeners[${j}] listener / listenerArn`;
           const arn = pick(l.listener?.listenerArn, l.listenerArn, what);

@@ -164,6 +164,26 @@ export function grantRenewerPermissions(
       actions: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
       resources: certificateArns,
     }),
+    // Retiring a certificate removed from the configuration ({"retire": [...]}) must reach
+    // where it was deployed, which the current configuration may no longer name: take it off
+    // any listener of the account (removal only; the function removes only certificates its own
+    // tags name), and read and delete this deployment's own imports in any region.
+    new iam.PolicyStatement({
+      sid: 'RetireFromListeners',
+      actions: ['elasticloadbalancing:RemoveListenerCertificates'],
+      resources: ['app', 'net'].map(
+        (type) => `arn:${Aws.PARTITION}:elasticloadbalancing:*:${stack.account}:listener/${type}/*`,
+      ),
+    }),
+    new iam.PolicyStatement({
+      sid: 'RetireOwnAcmAnyRegion',
+      actions: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate', 'acm:DeleteCertificate'],
+      resources: [`arn:${Aws.PARTITION}:acm:*:${stack.account}:certificate/*`],
+      conditions: {
+        StringEquals: { [`aws:ResourceTag/${MANAGED_BY_TAG.key}`]: MANAGED_BY_TAG.value },
+        StringLike: { [`aws:ResourceTag/${CERTIFICATE_TAG_KEY}`]: ownCertificates },
+      },
+    }),
     // Item actions on the one table; no table management, no other table, no index (it has none).
     new iam.PolicyStatement({
       sid: 'StateTable',

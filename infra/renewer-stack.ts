@@ -148,6 +148,7 @@ export class RenewerStack extends Stack {
         ...(c.hostedZoneId === undefined ? {} : { hostedZoneId: c.hostedZoneId }),
         keyType: c.keyType,
         ...(c.profile === undefined ? {} : { profile: c.profile }),
+        ...(c.acmCertificateArn === undefined ? {} : { acmCertificateArn: c.acmCertificateArn }),
         listeners: c.listeners.map((l) => ({ listenerArn: l.arn, mode: l.mode })),
       })),
       ...(props.scheduleExpression === undefined

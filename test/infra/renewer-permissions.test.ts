@@ -159,6 +159,26 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
     ]);
   });
 
+  it('retires from any listener of the account (removal only) and deletes only its own imports in any region', () => {
+    expect(statement(s, 'RetireFromListeners')).toEqual({
+      Effect: 'Allow',
+      Action: ['elasticloadbalancing:RemoveListenerCertificates'],
+      Resource: [
+        'arn:<AWS::Partition>:elasticloadbalancing:*:111122223333:listener/app/*',
+        'arn:<AWS::Partition>:elasticloadbalancing:*:111122223333:listener/net/*',
+      ],
+    });
+    expect(statement(s, 'RetireOwnAcmAnyRegion')).toEqual({
+      Effect: 'Allow',
+      Action: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate', 'acm:DeleteCertificate'],
+      Resource: ['arn:<AWS::Partition>:acm:*:111122223333:certificate/*'],
+      Condition: {
+        StringEquals: { 'aws:ResourceTag/ManagedBy': 'acme-renewer' },
+        StringLike: { 'aws:ResourceTag/AcmeRenewerCertificate': 'acme-renewer/*' },
+      },
+    });
+  });
+
   it('retires (deletes) a secret under the prefix only with a recovery window', () => {
     expect(statement(s, 'RetireSecretsWithRecoveryWindow')).toEqual({
       Effect: 'Allow',
@@ -194,7 +214,7 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
     const deleters = statements(s).filter((st) =>
       JSON.stringify(st.Action).includes('acm:DeleteCertificate'),
     );
-    expect(deleters.map((st) => st.Sid)).toEqual(['AcmReimportDeleteOwn']);
+    expect(deleters.map((st) => st.Sid)).toEqual(['AcmReimportDeleteOwn', 'RetireOwnAcmAnyRegion']);
     expect(statement(s, 'AcmRead')).toEqual({
       Effect: 'Allow',
       Action: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
@@ -241,6 +261,8 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
       'AcmImportTagged',
       'AcmReimportDeleteOwn',
       'AcmRead',
+      'RetireFromListeners',
+      'RetireOwnAcmAnyRegion',
       'StateTable',
       'ListenerCertificates',
       'SecretsKmsKey',

@@ -52,8 +52,11 @@ describe('RenewerStack from the cdk.json example', () => {
       .map(([key, reason]) => ({ id: key.replace(/^[A-Za-z]+::/, ''), reason }));
     expect(acks.map((a) => a.id).sort()).toEqual([
       'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:*:111122223333:certificate/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:eu-west-1:111122223333:certificate/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:us-east-1:111122223333:certificate/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:*:111122223333:listener/app/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:*:111122223333:listener/net/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::hostedzone/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:eu-west-1:111122223333:secret:acme-renewer/*]',
