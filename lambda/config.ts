@@ -101,6 +101,64 @@ const profileSchema = z.string().check(
 export const ACM_CERTIFICATE_ARN =
   /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 
+/** An AWS region name like `us-east-1` (ACM is regional: CloudFront reads only us-east-1). */
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const regionSchema = z
+  .string()
+  .check(z.regex(REGION, { error: 'must be an AWS region like "us-east-1"' }));
+
+/** A DNS label of a record name: as a host name's, and `_` too (`_acme-challenge`). */
+const RECORD_LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/** Why `name` is not a record or zone name (lower case, no trailing dot), or undefined. */
+function recordNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if (name.length > 253) return 'is longer than 253 characters';
+  const labels = name.split('.');
+  if (labels.length < 2) return 'is not a fully qualified name (like "example.com")';
+  const bad = labels.find((label) => !RECORD_LABEL.test(label));
+  return bad === undefined
+    ? undefined
+    : `has an invalid label ${excerpt(bad, DOMAIN_EXCERPT)} (letters, digits, "_" and inner hyphens, 1-63 characters)`;
+}
+
+/** A DNS name in lower case without the trailing dot (a record or zone name). */
+const dnsNameSchema = z
+  .pipe(
+    z.string({ error: 'must be a DNS name like "example.com"' }),
+    z.transform((s) => s.trim().toLowerCase().replace(/\.$/, '')),
+  )
+  .check(
+    z.superRefine((value, ctx) => {
+      const problem = recordNameProblem(value);
+      if (problem)
+        ctx.addIssue({
+          code: 'custom',
+          message: `DNS name ${excerpt(value, DOMAIN_EXCERPT)} ${problem}`,
+        });
+    }),
+  );
+
+/** arn:<partition>:iam::<account>:role/<path/name>. */
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const zoneRoleSchema = z.strictObject({
+  roleArn: z.string().check(
+    z.regex(ROLE_ARN, {
+      error: 'must be an IAM role ARN in the DNS account: arn:aws:iam::<account>:role/<name>',
+    }),
+  ),
+  externalId: z.string().check(
+    // AssumeRole's ExternalId: 2-1224 characters of [\w+=,.@:/-] (STS API reference).
+    z.regex(/^[\w+=,.@:/-]{2,1224}$/, {
+      error:
+        "must be the external ID the DNS account's trust policy requires: 2-1224 characters of letters, digits and +=,.@:/-",
+    }),
+  ),
+});
+
+/** An EventBridge bus name or ARN (PutEvents takes either). */
+const BUS = /^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/;
+
 const listenerSchema = z.strictObject({
   arn: z.string().check(
     z.regex(LISTENER_ARN, {
@@ -151,6 +209,25 @@ const certificateSchema = z
         }),
       ),
     ),
+    /** ACM regions to import into besides the listeners' (us-east-1 for CloudFront). */
+    regions: z._default(
+      z.array(regionSchema).check(z.maxLength(20, { error: 'takes at most 20 regions' })),
+      [],
+    ),
+    /**
+     * `{ "<domain>": "<record name>" }`: `_acme-challenge.<domain>` is a public CNAME to the
+     * record name, which lives in one of our hosted zones; the TXT is written there.
+     */
+    challengeDelegations: z._default(
+      z.record(
+        z.pipe(
+          z.string(),
+          z.transform((s) => s.trim().toLowerCase().replace(/^\*\./, '').replace(/\.$/, '')),
+        ),
+        dnsNameSchema,
+      ),
+      {},
+    ),
   })
   .check(
     z.superRefine((cert, ctx) => {
@@ -165,6 +242,33 @@ const certificateSchema = z
         }
         seen.add(domain);
       });
+      const regions = new Set<string>();
+      cert.regions.forEach((region, i) => {
+        if (regions.has(region))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['regions', i],
+            message: `region ${region} is listed twice (each region once)`,
+          });
+        regions.add(region);
+      });
+      const bases = new Set(cert.domains.map((d) => d.replace(/^\*\./, '')));
+      for (const [domain, target] of Object.entries(cert.challengeDelegations)) {
+        const base = domain;
+        if (!bases.has(base)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['challengeDelegations', domain],
+            message: `${excerpt(domain, DOMAIN_EXCERPT)} is not one of this certificate's domains (a key names a domain in "domains", its challenge name is _acme-challenge.<domain>)`,
+          });
+        } else if (target === `_acme-challenge.${base}`) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['challengeDelegations', domain],
+            message: `delegates to its own challenge name _acme-challenge.${base}: a CNAME cannot point at itself; name the record in your zone it points at, or remove the delegation`,
+          });
+        }
+      }
       const arns = new Set<string>();
       cert.listeners.forEach((listener, i) => {
         if (arns.has(listener.arn)) {
@@ -268,6 +372,34 @@ const dnsSchema = z.strictObject({
       ),
     180,
   ),
+  /** `{ "<zone name>": { roleArn, externalId } }`: hosted zones in another account. */
+  zoneRoles: z._default(z.record(dnsNameSchema, zoneRoleSchema), {}),
+});
+
+const eventsSchema = z.strictObject({
+  enabled: z._default(z.boolean({ error: 'must be true or false' }), true),
+  busName: z._default(
+    z.string().check(
+      z.regex(BUS, {
+        error: 'must be an EventBridge bus name (like "default") or its ARN',
+      }),
+    ),
+    'default',
+  ),
+});
+
+/** How often the listeners are checked over TLS when nothing changed (after a change: always). */
+const verifySchema = z.strictObject({
+  enabled: z._default(z.boolean({ error: 'must be true or false' }), true),
+  intervalHours: z._default(
+    z
+      .number()
+      .check(
+        z.gte(0, { error: 'must be 0 (every run) or more hours' }),
+        z.lte(8784, { error: 'at most a year' }),
+      ),
+    24,
+  ),
 });
 
 export const RenewerConfigSchema = z
@@ -279,7 +411,9 @@ export const RenewerConfigSchema = z
       rateLimits: {},
     }),
     renewal: z._default(renewalSchema, {}),
-    dns: z._default(dnsSchema, { propagationTimeoutSeconds: 180 }),
+    dns: z._default(dnsSchema, { propagationTimeoutSeconds: 180, zoneRoles: {} }),
+    events: z._default(eventsSchema, { enabled: true, busName: 'default' }),
+    verify: z._default(verifySchema, { enabled: true, intervalHours: 24 }),
     concurrency: z._default(
       z
         .number()

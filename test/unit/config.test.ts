@@ -73,7 +73,12 @@ describe('parseConfig', () => {
       hostedZoneId: 'Z0123456789',
       keyType: 'ec-p256',
       listeners: [{ arn: LISTENER, mode: 'default' }],
+      regions: [],
+      challengeDelegations: {},
     });
+    expect(config.events).toEqual({ enabled: true, busName: 'default' });
+    expect(config.verify).toEqual({ enabled: true, intervalHours: 24 });
+    expect(config.dns.zoneRoles).toEqual({});
   });
 
   it('accepts the same document as JSON text', () => {
@@ -592,6 +597,81 @@ describe('second contract: profiles, ARI, fallback CAs, rate limits', () => {
     expect(config.acme.fallback[0]?.directoryUrl).toBe('https://acme.zerossl.com/v2/DV90');
     expect(config.acme.rateLimits.newOrdersPerWindow).toEqual({ count: 100, windowHours: 3 });
     expect(config.certificates[0]?.profile).toBe('shortlived');
+  });
+
+  it('takes regions, challengeDelegations, dns.zoneRoles, events and verify, normalising names', () => {
+    // Act
+    const config = parseConfig({
+      dns: {
+        zoneRoles: {
+          'Shared.Example.': {
+            roleArn: 'arn:aws:iam::444455556666:role/acme-renewer-dns',
+            externalId: 'renewer-prod',
+          },
+        },
+      },
+      events: { busName: 'certificates' },
+      verify: { intervalHours: 6 },
+      certificates: [
+        {
+          name: 'saas',
+          domains: ['shop.customer.example', '*.customer.example'],
+          regions: ['us-east-1', 'eu-west-1'],
+          challengeDelegations: {
+            'shop.customer.example':
+              '_acme-challenge.shop.customer.example.validation.saas.example.',
+            '*.customer.example': 'Customer.Validation.saas.example',
+          },
+        },
+      ],
+    });
+
+    // Assess
+    expect(config.dns.zoneRoles).toEqual({
+      'shared.example': {
+        roleArn: 'arn:aws:iam::444455556666:role/acme-renewer-dns',
+        externalId: 'renewer-prod',
+      },
+    });
+    expect(config.events).toEqual({ enabled: true, busName: 'certificates' });
+    expect(config.verify.intervalHours).toBe(6);
+    expect(config.certificates[0]?.regions).toEqual(['us-east-1', 'eu-west-1']);
+    expect(config.certificates[0]?.challengeDelegations).toEqual({
+      'shop.customer.example': '_acme-challenge.shop.customer.example.validation.saas.example',
+      'customer.example': 'customer.validation.saas.example',
+    });
+  });
+
+  it('rejects a delegation of a domain the certificate does not hold, a bad region, role or bus', () => {
+    // Act
+    const run = () =>
+      parseConfig({
+        dns: { zoneRoles: { 'shared.example': { roleArn: 'role/x', externalId: 'e' } } },
+        events: { busName: 'bad bus' },
+        certificates: [
+          {
+            name: 'saas',
+            domains: ['shop.customer.example'],
+            regions: ['us-east-1', 'us-east-1', 'mars'],
+            challengeDelegations: {
+              'other.example': 'x.validation.saas.example',
+              'shop.customer.example': '_acme-challenge.shop.customer.example',
+            },
+          },
+        ],
+      });
+
+    // Assess
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(/dns\.zoneRoles\.shared\.example\.roleArn: must be an IAM role ARN/);
+    expect(run).toThrow(/dns\.zoneRoles\.shared\.example\.externalId: must be the external ID/);
+    expect(run).toThrow(/events\.busName: must be an EventBridge bus name/);
+    expect(run).toThrow(/certificates\[0\]\.regions\[1\]: region us-east-1 is listed twice/);
+    expect(run).toThrow(/certificates\[0\]\.regions\[2\]: must be an AWS region/);
+    expect(run).toThrow(
+      /challengeDelegations\.other\.example: "other\.example" is not one of this certificate's domains/,
+    );
+    expect(run).toThrow(/a CNAME cannot point at itself/);
   });
 
   it('rejects a bad profile name, a fallback without https and a budget of 0, naming each field', () => {
