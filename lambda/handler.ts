@@ -25,6 +25,7 @@ import { type RunDependencies, run } from './core/run.js';
 import type { RunReport } from './core/work.js';
 import { AcmDeployer } from './deploy/acm.js';
 import { ListenerDeployer } from './deploy/listeners.js';
+import { cnameResolver, DelegationCheck } from './dns/delegation.js';
 import { Route53Dns01Solver } from './dns/route53-solver.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './observability.js';
 import { DynamoStateStore } from './state/dynamo-state-store.js';
@@ -134,11 +135,20 @@ export function dependencies(): Omit<RunDependencies, 'remainingMs'> {
     logger,
     onThrottle,
   });
+  // Public DNS as the CA sees it: the configured resolvers, else the system's.
+  const delegations = config.certificates.some(
+    (c) => Object.keys(c.challengeDelegations).length > 0,
+  )
+    ? new DelegationCheck(cnameResolver(config.dns.propagationResolvers))
+    : undefined;
   return {
     config,
     store,
     state,
     dns,
+    ...(delegations
+      ? { checkDelegation: (domain: string, target: string) => delegations.verify(domain, target) }
+      : {}),
     acm,
     listeners: new ListenerDeployer({
       clientFor: clients.elbv2,

@@ -35,6 +35,11 @@ export interface IssueContext {
   reserveMs: number;
   /** Journal of this run: its DNS values are recorded before they are presented. */
   journal: Journal;
+  /**
+   * Checks that `_acme-challenge.<domain>` is a public CNAME to `target`
+   * (`certificates[].challengeDelegations`); throws naming the CNAME to create.
+   */
+  checkDelegation?: (domain: string, target: string) => Promise<void>;
 }
 
 function key(record: TxtRecord): string {
@@ -62,10 +67,24 @@ async function prepare(ctx: IssueContext, orders: AcmeOrders, work: Work): Promi
     return;
   }
   try {
-    const zones = new Map<string, string>();
+    // Where each identifier's TXT goes: `_acme-challenge.<domain>` in the domain's zone, or the
+    // delegation's record name in its own zone (found by discovery: `hostedZoneId` names the
+    // zone of the certificate's domains, not of ours that the customer's CNAME points into).
+    const targets = new Map<string, { zoneId: string; name?: string }>();
     for (const domain of work.cert.domains) {
-      const zone = await ctx.dns.findZone(domain, work.cert.hostedZoneId);
-      zones.set(domain.replace(/^\*\./, ''), zone.id);
+      const base = domain.replace(/^\*\./, '');
+      if (targets.has(base)) continue;
+      const delegated = work.cert.challengeDelegations?.[base];
+      if (delegated !== undefined) {
+        if (!ctx.checkDelegation)
+          throw new Error('challengeDelegations is configured but no delegation check is wired');
+        await ctx.checkDelegation(base, delegated);
+        const zone = await ctx.dns.findZone(delegated);
+        targets.set(base, { zoneId: zone.id, name: delegated });
+      } else {
+        const zone = await ctx.dns.findZone(domain, work.cert.hostedZoneId);
+        targets.set(base, { zoneId: zone.id });
+      }
     }
     const extras = ctx.extras?.(work) ?? {};
     work.order = await orders.prepare(work.cert.domains, extras);
@@ -73,11 +92,10 @@ async function prepare(ctx: IssueContext, orders: AcmeOrders, work: Work): Promi
     if (dropped)
       work.log.warn('replaces refused by the CA; ordered without it', { reason: dropped });
     ctx.onOrdered?.(work, extras.replaces !== undefined && !dropped);
-    work.records = work.order.challenges.map((c) => ({
-      zoneId: zones.get(c.identifier) ?? '',
-      name: c.recordName,
-      value: c.value,
-    }));
+    work.records = work.order.challenges.map((c) => {
+      const target = targets.get(c.identifier);
+      return { zoneId: target?.zoneId ?? '', name: target?.name ?? c.recordName, value: c.value };
+    });
     work.log.info('order created', { challenges: work.records.length });
   } catch (error) {
     failOrDefer(work, error, 'order');

@@ -80,6 +80,11 @@ export interface RunDependencies {
    * before any change). @default - the prefix is not claimed or checked
    */
   owner?: PrefixOwner;
+  /**
+   * Checks a `certificates[].challengeDelegations` CNAME in public DNS before the order.
+   * @default - a configured delegation fails its certificate
+   */
+  checkDelegation?: (domain: string, target: string) => Promise<void>;
 }
 
 /** A run that ended with failed certificates; the message names each one and why. */
@@ -342,6 +347,7 @@ async function runLocked(
           remainingMs: scope.remainingMs,
           journal,
           reserveMs: effectiveReserve(deps.reserveMs ?? DEFAULT_RESERVE_MS, scope.startRemainingMs),
+          ...(deps.checkDelegation ? { checkDelegation: deps.checkDelegation } : {}),
         },
         cas,
         openOrders: async (ca) => {
