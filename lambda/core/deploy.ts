@@ -260,10 +260,13 @@ async function deployOne(ctx: DeployContext, work: Work, run: DeployRun): Promis
   const adoptRegion = adoptedArn ? regionOf(adoptedArn) : undefined;
   // The adopted certificate's region first: its checks fail the certificate before anything is
   // imported anywhere.
+  // Then the listeners' regions, then `regions` (imports nothing serves here: CloudFront in
+  // us-east-1, API Gateway custom domains), each re-imported in place at every renewal.
   const regions = [
     ...new Set([
       ...(adoptRegion ? [adoptRegion] : []),
       ...cert.listeners.map((l) => regionOf(l.arn)),
+      ...(cert.regions ?? []),
     ]),
   ];
   const arns: Record<string, string> = {};
@@ -393,9 +396,13 @@ async function deployOne(ctx: DeployContext, work: Work, run: DeployRun): Promis
 function planIssue(work: Work): void {
   const { cert } = work;
   const listeners = cert.listeners.map((l) => l.arn);
-  const adopted = cert.acmCertificateArn
-    ? ` (re-imported in place into the adopted ACM certificate ${cert.acmCertificateArn})`
-    : '';
+  const extra =
+    (cert.regions ?? []).length > 0 ? `, and import it into ACM in ${cert.regions.join(', ')}` : '';
+  const adopted = `${
+    cert.acmCertificateArn
+      ? ` (re-imported in place into the adopted ACM certificate ${cert.acmCertificateArn})`
+      : ''
+  }${extra}`;
   if (listeners.length > 0) {
     work.changes.push(
       `would store, import and bind the new certificate to ${listeners.join(', ')}${adopted}`,
