@@ -9,6 +9,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ACMClient } from '@aws-sdk/client-acm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
@@ -27,6 +28,7 @@ import { AcmDeployer } from './deploy/acm.js';
 import { ListenerDeployer } from './deploy/listeners.js';
 import { cnameResolver, DelegationCheck } from './dns/delegation.js';
 import { Route53Dns01Solver } from './dns/route53-solver.js';
+import { EventPublisher } from './events/renewal-events.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './observability.js';
 import { DynamoStateStore } from './state/dynamo-state-store.js';
 import { MemoryStateStore } from './state/memory-state-store.js';
@@ -65,6 +67,7 @@ interface Container {
   dynamodb?: DynamoDBClient;
   acm: (region: string) => ACMClient;
   elbv2: (region: string) => ElasticLoadBalancingV2Client;
+  events: EventBridgeClient;
 }
 
 let container: Container | undefined;
@@ -82,6 +85,12 @@ function containerState(): Container {
     ...(process.env.RENEWER_STATE_TABLE ? { dynamodb: new DynamoDBClient({ region }) } : {}),
     acm: regional((r) => new ACMClient({ region: r })),
     elbv2: regional((r) => new ElasticLoadBalancingV2Client({ region: r })),
+    // A bus named by ARN is called in its own region.
+    events: new EventBridgeClient({
+      region: config.events.busName.startsWith('arn:')
+        ? (config.events.busName.split(':')[3] ?? region)
+        : region,
+    }),
   };
   return container;
 }
@@ -148,6 +157,9 @@ export function dependencies(): Omit<RunDependencies, 'remainingMs'> {
     dns,
     ...(delegations
       ? { checkDelegation: (domain: string, target: string) => delegations.verify(domain, target) }
+      : {}),
+    ...(config.events.enabled
+      ? { events: new EventPublisher({ client: clients.events, logger }) }
       : {}),
     acm,
     listeners: new ListenerDeployer({

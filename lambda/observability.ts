@@ -20,4 +20,11 @@ export const MetricName = {
   RunSuccess: 'RunSuccess',
   /** Certificates deferred to the next run because the deadline was near. */
   Deferred: 'CertificatesDeferred',
+  /** Renewal events EventBridge did not take in this run (no certificate dimension). */
+  EventsFailed: 'EventsFailed',
+  /**
+   * Per certificate: 1 when a listener was seen serving another serial over TLS, 0 when every
+   * check saw the stored one (absent when nothing was checked).
+   */
+  ServedMismatch: 'ServedMismatch',
 } as const;

@@ -5,11 +5,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AcmeOrders } from '../acme/orders.js';
 import type { CertificateConfig, RenewerConfig } from '../config.js';
 import type { AcmDeployer } from '../deploy/acm.js';
 import type { ListenerDeployer, ListenerView } from '../deploy/listeners.js';
+import {
+  type CertificateEventContext,
+  type EventPublisher,
+  renewalEvents,
+} from '../events/renewal-events.js';
+import { MetricName } from '../observability.js';
 import type { SecretsStore, StoredState } from '../store/secrets-store.js';
 import { type CaSettings, configuredCas, issuingCa } from './cas.js';
 import { checkStored } from './check-stored.js';
@@ -85,6 +91,11 @@ export interface RunDependencies {
    * @default - a configured delegation fails its certificate
    */
   checkDelegation?: (domain: string, target: string) => Promise<void>;
+  /**
+   * Publishes renewal events (config `events`); never throws.
+   * @default - no events
+   */
+  events?: Pick<EventPublisher, 'publish'>;
 }
 
 /** A run that ended with failed certificates; the message names each one and why. */
@@ -408,6 +419,7 @@ async function runLocked(
       }
     }
     if (deps.metrics) emitMetrics(deps.metrics, works, report, now, orphans);
+    if (config.events.enabled && deps.events) await publishEvents(deps, works, report);
   }
   for (const work of works) {
     const result = report.results.find((r) => r.name === work.cert.name);
@@ -436,6 +448,47 @@ async function runLocked(
     );
   }
   return report;
+}
+
+/**
+ * One `Certificate Issued` event per issued or renewed certificate, one `Certificate Failed` per
+ * failure, none on an idle run. A lost event is a warning: the certificates are already stored
+ * and served.
+ */
+async function publishEvents(
+  deps: RunDependencies,
+  works: Work[],
+  report: RunReport,
+): Promise<void> {
+  const certificates: Record<string, CertificateEventContext> = {};
+  for (const work of works) {
+    const stored = work.served ?? work.deployed ?? work.state.current;
+    const secretArn = deps.store.arnOf(deps.store.secretName(work.cert.name));
+    certificates[work.cert.name] = {
+      domains: work.cert.domains,
+      ...(secretArn ? { secretArn } : {}),
+      acmCertificateArns: stored?.acmCertificateArn ?? work.arns,
+    };
+  }
+  const entries = renewalEvents(report.results, {
+    busName: deps.config.events.busName,
+    certificates,
+  });
+  if (entries.length === 0 || !deps.events) return;
+  const outcome = await deps.events.publish(entries);
+  const log =
+    outcome.failed > 0 ? deps.logger.warn.bind(deps.logger) : deps.logger.info.bind(deps.logger);
+  log(outcome.failed > 0 ? 'renewal events not all published' : 'renewal events published', {
+    bus: deps.config.events.busName,
+    sent: outcome.sent,
+    failed: outcome.failed,
+    calls: outcome.calls,
+    ...(outcome.errors.length > 0 ? { errors: outcome.errors } : {}),
+  });
+  if (deps.metrics) {
+    deps.metrics.addMetric(MetricName.EventsFailed, MetricUnit.Count, outcome.failed);
+    deps.metrics.publishStoredMetrics();
+  }
 }
 
 /** Observes one certificate and decides what the run does with it. */

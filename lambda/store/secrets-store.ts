@@ -170,6 +170,8 @@ export class SecretsStore {
   private readonly kmsKeyId?: string;
   /** Secrets the latest batch read reported as not existing. */
   private readonly missing = new Set<string>();
+  /** Secret name -> ARN, as every read and write answered it (events name the secret by ARN). */
+  private readonly arns = new Map<string, string>();
 
   constructor(options: SecretsStoreOptions) {
     this.client = options.client;
@@ -223,6 +225,7 @@ export class SecretsStore {
         const out = await this.client.send(new BatchGetSecretValueCommand({ SecretIdList: ids }));
         for (const value of out.SecretValues ?? []) {
           if (value.Name) this.missing.delete(value.Name);
+          if (value.Name && value.ARN) this.arns.set(value.Name, value.ARN);
           if (value.Name && value.SecretString !== undefined)
             values.set(value.Name, { text: value.SecretString, versionId: value.VersionId });
         }
@@ -410,6 +413,7 @@ export class SecretsStore {
           VersionStages: [stage],
         }),
       );
+      if (out.ARN) this.arns.set(secretName, out.ARN);
       return out.VersionId ?? '';
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) {
@@ -427,6 +431,11 @@ export class SecretsStore {
    */
   async createOnly(secretName: string, text: string): Promise<boolean> {
     return (await this.create(secretName, text, true)) !== undefined;
+  }
+
+  /** The ARN of a secret this instance read or wrote; undefined when it has not seen it. */
+  arnOf(secretName: string): string | undefined {
+    return this.arns.get(secretName);
   }
 
   /** The secret that records which deployment owns the prefix. */
@@ -454,6 +463,7 @@ export class SecretsStore {
         }),
       );
       this.missing.delete(secretName);
+      if (out.ARN) this.arns.set(secretName, out.ARN);
       return out.VersionId ?? '';
     } catch (error) {
       this.missing.delete(secretName);
