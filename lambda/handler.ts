@@ -12,6 +12,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
 import { openAcmeAccount } from './acme/account.js';
 import { acmeAxios } from './acme/acme-lib.js';
@@ -68,6 +69,8 @@ interface Container {
   acm: (region: string) => ACMClient;
   elbv2: (region: string) => ElasticLoadBalancingV2Client;
   events: EventBridgeClient;
+  /** Assumes `dns.zoneRoles` roles (regional endpoint of the function's region). */
+  sts: STSClient;
 }
 
 let container: Container | undefined;
@@ -85,6 +88,7 @@ function containerState(): Container {
     ...(process.env.RENEWER_STATE_TABLE ? { dynamodb: new DynamoDBClient({ region }) } : {}),
     acm: regional((r) => new ACMClient({ region: r })),
     elbv2: regional((r) => new ElasticLoadBalancingV2Client({ region: r })),
+    sts: new STSClient({ region }),
     // A bus named by ARN is called in its own region.
     events: new EventBridgeClient({
       region: config.events.busName.startsWith('arn:')
@@ -140,6 +144,9 @@ export function dependencies(): Omit<RunDependencies, 'remainingMs'> {
   const dns = new Route53Dns01Solver({
     route53: clients.route53,
     resolvers: config.dns.propagationResolvers,
+    zoneRoles: config.dns.zoneRoles,
+    clientFor: (credentials) => new Route53Client({ region: clients.region, credentials }),
+    sts: clients.sts,
     propagationTimeoutMs: config.dns.propagationTimeoutSeconds * 1000,
     logger,
     onThrottle,

@@ -50,6 +50,14 @@ export interface LocalCloud {
   functionEnv(config: unknown): Record<string, string>;
   invoke(event: unknown, options: InvokeOptions): Promise<InvokeOutcome>;
   stop(): Promise<void>;
+  /**
+   * Publishes a CNAME on the local DNS server (as a public DNS provider outside Route 53 would),
+   * e.g. `_acme-challenge.www.example.test` -> `www.challenges.example.net`; Pebble validates
+   * through it. Replaces a CNAME already at the name.
+   */
+  setCname(name: string, target: string): void;
+  /** Removes the CNAME at the name, if any. */
+  clearCname(name: string): void;
 }
 
 export interface LocalCloudOptions {
@@ -78,11 +86,22 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   });
   let dns: DnsServer | undefined;
   let table: StateTable | undefined;
+  /** Public CNAMEs outside Route 53 (e.g. `_acme-challenge` delegations), by lower-case name. */
+  const cnames = new Map<string, string>();
+  const dnsName = (name: string) => name.toLowerCase().replace(/\.$/, '');
   try {
     table = await startStateTable(
       options.stateTableName === undefined ? {} : { tableName: options.stateTableName },
     );
-    dns = await startDnsServer({ lookupTxt: (name) => emulator.lookupTxt(name) });
+    dns = await startDnsServer({
+      lookupTxt: (name) => emulator.lookupTxt(name),
+      lookupCname: (name) => cnames.get(name),
+      // Load balancer DNS names resolve to their emulated addresses (loopback, or private).
+      lookupA: (name) => {
+        const address = emulator.loadBalancerAddress(name);
+        return address === undefined ? [] : [address];
+      },
+    });
     const pebble = await startPebble({ ...options.pebble, dnsServer: dns.address });
     const dnsServer = dns;
     const stateTable = table;
@@ -96,6 +115,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator.url,
       AWS_ENDPOINT_URL_ACM: emulator.url,
       AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: emulator.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.url,
+      AWS_ENDPOINT_URL_STS: emulator.url,
       AWS_ENDPOINT_URL_DYNAMODB: stateTable.endpoint,
       RENEWER_STATE_TABLE: stateTable.tableName,
       NODE_EXTRA_CA_CERTS: pebble.tlsCaPath,
@@ -115,6 +136,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           LOCAL_TIMEOUT_MS: String(invokeOptions.timeoutMs ?? 900_000),
           ...invokeOptions.env,
         }),
+      setCname(name, target) {
+        cnames.set(dnsName(name), dnsName(target));
+      },
+      clearCname(name) {
+        cnames.delete(dnsName(name));
+      },
       async stop() {
         await Promise.allSettled([
           pebble.stop(),

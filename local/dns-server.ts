@@ -14,6 +14,19 @@ export interface DnsServerOptions {
    * without the trailing dot. Called on every TXT query, so it sees the current state.
    */
   readonly lookupTxt: (fqdn: string) => string[];
+  /**
+   * The CNAME target at a name, if any (lower-case, no trailing dot, like the name passed). A
+   * name with a CNAME has no other data (RFC 1034 §3.6.2): a query of another type there is
+   * answered with the CNAME, then the records of that type at the target, following the chain
+   * within this server's own data (RFC 1034 §4.3.2, step 3.a). Called on every query.
+   * @default - no CNAMEs
+   */
+  readonly lookupCname?: (fqdn: string) => string | undefined;
+  /**
+   * IPv4 addresses at a name, e.g. the emulator's load balancer names. Called on every A query.
+   * @default - no A records (NODATA)
+   */
+  readonly lookupA?: (fqdn: string) => string[];
 }
 
 /** A question the server received, for tests that assert what a client looked up. */
@@ -78,13 +91,54 @@ function optRecord(): Answer {
   };
 }
 
+/** Longest CNAME chain followed; a longer one (or a loop) ends where it stands. */
+const MAX_CNAME_CHAIN = 8;
+
+type Lookups = Pick<DnsServerOptions, 'lookupTxt' | 'lookupCname' | 'lookupA'>;
+
+/** The records answering one question: CNAMEs first (the chain), then the asked type's. */
+function answersFor(question: Question, name: string, lookups: Lookups): Answer[] {
+  const answers: Answer[] = [];
+  let owner = question.name;
+  let current = name;
+  const seen = new Set<string>([current]);
+  for (let hop = 0; hop < MAX_CNAME_CHAIN; hop++) {
+    const target = lookups.lookupCname?.(current);
+    if (target === undefined) break;
+    const next = normaliseName(target);
+    answers.push({ type: 'CNAME', name: owner, class: 'IN', ttl: TTL_SECONDS, data: next });
+    // A CNAME question is answered by the CNAME itself, not by what it points to.
+    if (question.type === 'CNAME' || seen.has(next)) return answers;
+    seen.add(next);
+    owner = next;
+    current = next;
+  }
+  if (question.type === 'TXT') {
+    for (const value of lookups.lookupTxt(current)) {
+      answers.push({
+        type: 'TXT',
+        name: owner,
+        class: 'IN',
+        ttl: TTL_SECONDS,
+        data: txtChunks(value),
+      });
+    }
+  } else if (question.type === 'A') {
+    for (const address of lookups.lookupA?.(current) ?? []) {
+      answers.push({ type: 'A', name: owner, class: 'IN', ttl: TTL_SECONDS, data: address });
+    }
+  }
+  return answers;
+}
+
 /**
- * Builds the answer to one query. Anything but TXT is NOERROR with no answers (NODATA):
- * Pebble looks up CAA for every name, and REFUSED or NXDOMAIN there would fail issuance.
+ * Builds the answer to one query: TXT, A and CNAME from the lookups, anything else NOERROR with
+ * no answers (NODATA): Pebble looks up CAA for every name, and REFUSED or NXDOMAIN there would
+ * fail issuance.
  */
 function answer(
   query: Packet & { opcode?: string },
-  lookupTxt: (fqdn: string) => string[],
+  lookups: Lookups,
   record: (q: DnsQuery) => void,
 ): Packet {
   const questions: Question[] = query.questions ?? [];
@@ -107,18 +161,7 @@ function answer(
     for (const question of questions) {
       const name = normaliseName(question.name);
       record({ name, type: question.type });
-      if (question.type !== 'TXT') {
-        continue;
-      }
-      for (const value of lookupTxt(name)) {
-        answers.push({
-          type: 'TXT',
-          name: question.name,
-          class: 'IN',
-          ttl: TTL_SECONDS,
-          data: txtChunks(value),
-        });
-      }
+      answers.push(...answersFor(question, name, lookups));
     }
   } catch {
     // A broken lookup must look like a server failure, not like an absent record.
@@ -186,8 +229,9 @@ async function bindBoth(port: number, tcp: Server): Promise<UdpSocket> {
 /**
  * Starts a tiny authoritative DNS server on 127.0.0.1 over UDP and TCP.
  *
- * TXT questions are answered from `lookupTxt` with TTL 0 (so a changed value is seen at once)
- * and the AA flag; every other type, for any name, is NODATA. UDP answers too large for the
+ * TXT questions are answered from `lookupTxt`, A from `lookupA`, and a name with a CNAME from
+ * `lookupCname` (the CNAME, then the target's records), all with TTL 0 (so a changed value is
+ * seen at once) and the AA flag; every other type, for any name, is NODATA. UDP answers too large for the
  * client's buffer come back truncated so that the client retries over TCP, as Go's resolver
  * (Pebble's) and c-ares (Node's) do.
  */
@@ -220,7 +264,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
           socket.destroy();
           return;
         }
-        socket.write(dnsPacket.streamEncode(answer(query, options.lookupTxt, record)));
+        socket.write(dnsPacket.streamEncode(answer(query, options, record)));
       }
     });
   });
@@ -234,7 +278,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       // Not DNS: nothing sensible to answer, and no id to answer with.
       return;
     }
-    const response = answer(query, options.lookupTxt, record);
+    const response = answer(query, options, record);
     let encoded = dnsPacket.encode(response);
     if (encoded.length > udpLimit(query)) {
       encoded = dnsPacket.encode({

@@ -60,3 +60,16 @@ export class DnsAccessDeniedError extends DnsChangeError {
     this.name = 'DnsAccessDeniedError';
   }
 }
+
+/**
+ * A `dns.zoneRoles` entry cannot be used: its role cannot be assumed (the DNS account's trust
+ * policy does not let the function in, or the external ID differs) or the hosted zone is not in
+ * the account the role belongs to. Not a {@link DnsChangeError}: nothing was written, and a
+ * journal must keep the values for a later run, once the configuration is fixed.
+ */
+export class ZoneRoleError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ZoneRoleError';
+  }
+}

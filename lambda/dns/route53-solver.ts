@@ -7,6 +7,7 @@
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { GetChangeCommand, type Route53Client } from '@aws-sdk/client-route-53';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { realSleep, withBackoff } from '../core/backoff.js';
 import type { Dns01Solver, HostedZoneInfo, RecordFailure, TxtRecord } from '../core/types.js';
 import { perZone, valuesByName, zoneFailures } from './batch.js';
@@ -23,6 +24,7 @@ import {
 import { normalizeDnsName, planCleanup, planPresent } from './record-sets.js';
 import { Semaphore } from './semaphore.js';
 import { waitForValues } from './visibility.js';
+import { type Route53ClientFactory, ZoneAccounts, type ZoneRoles } from './zone-accounts.js';
 import {
   type AcceptedChange,
   type Planner,
@@ -34,8 +36,27 @@ import { HostedZones } from './zones.js';
 
 /** Options of {@link Route53Dns01Solver}. */
 export interface Route53Dns01SolverOptions {
-  /** The Route 53 client (injected so tests can mock it). */
+  /** The Route 53 client of the function's own account (injected so tests can mock it). */
   readonly route53: Route53Client;
+  /**
+   * Config `dns.zoneRoles`: zones in other accounts and the role that reaches each. A domain
+   * under one of these names (longest match at a label boundary) is looked up, written and
+   * polled in that account; each role is assumed once per solver instance.
+   * @default - every zone is in the home account
+   */
+  readonly zoneRoles?: ZoneRoles;
+  /**
+   * Builds a role account's Route 53 client from a credential provider.
+   * @default - a client with `route53`'s region, endpoint and retries
+   */
+  readonly clientFor?: Route53ClientFactory;
+  /**
+   * STS client for AssumeRole.
+   * @default - `new STSClient({})`, created on first use (endpoint `AWS_ENDPOINT_URL_STS`)
+   */
+  readonly sts?: STSClient;
+  /** AssumeRole DurationSeconds. @default 3600 */
+  readonly roleDurationSeconds?: number;
   /**
    * `host[:port]` servers to check propagation at (config `dns.propagationResolvers`).
    * @default - each zone's authoritative nameservers
@@ -84,7 +105,7 @@ export interface Route53Dns01SolverOptions {
 
 /** {@link Dns01Solver} on Route 53. One instance per run: it caches the zone list. */
 export class Route53Dns01Solver implements Dns01Solver {
-  private readonly route53: Route53Client;
+  private readonly accounts: ZoneAccounts;
   private readonly zones: HostedZones;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
@@ -102,7 +123,6 @@ export class Route53Dns01Solver implements Dns01Solver {
   private readonly zoneLock = new KeyedLock();
 
   constructor(private readonly options: Route53Dns01SolverOptions) {
-    this.route53 = options.route53;
     this.sleep = options.sleep ?? realSleep;
     this.now = options.now ?? Date.now;
     this.pollIntervalMs = options.pollIntervalMs ?? 2_000;
@@ -110,9 +130,20 @@ export class Route53Dns01Solver implements Dns01Solver {
     this.propagationTimeoutMs = options.propagationTimeoutMs ?? 180_000;
     this.lookupHost = options.lookupHost ?? systemLookup;
     this.casAttempts = Math.max(1, options.casAttempts ?? 5);
-    this.zones = new HostedZones(this.route53, this.call);
+    this.accounts = new ZoneAccounts({
+      home: options.route53,
+      call: this.call,
+      now: this.now,
+      ...(options.zoneRoles !== undefined && { zoneRoles: options.zoneRoles }),
+      ...(options.clientFor !== undefined && { clientFor: options.clientFor }),
+      ...(options.sts !== undefined && { sts: options.sts }),
+      ...(options.roleDurationSeconds !== undefined && {
+        durationSeconds: options.roleDurationSeconds,
+      }),
+    });
+    this.zones = new HostedZones(options.route53, this.call, this.accounts);
     this.writer = new ZoneWriter({
-      route53: this.route53,
+      clientFor: (zoneId) => this.accounts.clientFor(zoneId),
       call: this.call,
       limit: new Semaphore(options.changeConcurrency ?? 3),
       sleep: this.sleep,
@@ -153,7 +184,7 @@ export class Route53Dns01Solver implements Dns01Solver {
     await Promise.all(
       pending.map(async ({ zoneId, change, records: covered }) => {
         try {
-          if (change.status !== 'INSYNC') await this.waitInsync(change.changeId);
+          if (change.status !== 'INSYNC') await this.waitInsync(zoneId, change.changeId);
         } catch (error) {
           failures.push(...zoneFailures(covered, 'confirm (INSYNC)', zoneId, error));
         }
@@ -290,8 +321,10 @@ export class Route53Dns01Solver implements Dns01Solver {
     return { failures, accepted: outcome.accepted };
   }
 
-  private async waitInsync(changeId: string): Promise<void> {
+  /** Polls GetChange with the zone's account's client (change ids belong to an account). */
+  private async waitInsync(zoneId: string, changeId: string): Promise<void> {
     const id = changeId.replace(/^\/?change\//, '');
+    const route53 = await this.accounts.clientFor(zoneId);
     const deadline = this.now() + this.insyncTimeoutMs;
     let status: string | undefined;
     // Start polling fast and back off to pollIntervalMs: a change is often INSYNC within a
@@ -299,7 +332,7 @@ export class Route53Dns01Solver implements Dns01Solver {
     for (let attempt = 0; this.now() < deadline; attempt++) {
       await this.sleep(Math.min(this.pollIntervalMs, 250 * 2 ** attempt));
       const out = await this.call('GetChange', () =>
-        this.route53.send(new GetChangeCommand({ Id: id })),
+        route53.send(new GetChangeCommand({ Id: id })),
       );
       status = out.ChangeInfo?.Status;
       if (status === 'INSYNC') return;

@@ -41,7 +41,8 @@ export interface WriteOutcome {
 
 /** Options of {@link ZoneWriter}. */
 export interface ZoneWriterOptions {
-  readonly route53: Route53Client;
+  /** The Route 53 client of the account that holds the zone. */
+  readonly clientFor: (zoneId: string) => Promise<Route53Client>;
   /** Runs a call under the solver's throttling backoff. */
   readonly call: Route53Call;
   /** Bounds the change requests in flight across all zones of the solver. */
@@ -117,9 +118,10 @@ export class ZoneWriter {
   private async applyBatch(job: Job, batch: NameChange[], attempt: number): Promise<void> {
     const names = batch.map((p) => p.name);
     try {
+      const route53 = await this.options.clientFor(job.zoneId);
       const out = await this.options.limit.run(() =>
         this.options.call('ChangeResourceRecordSets', () =>
-          this.options.route53.send(
+          route53.send(
             new ChangeResourceRecordSetsCommand({
               HostedZoneId: job.zoneId,
               ChangeBatch: { Comment: job.comment, Changes: batch.flatMap((p) => p.changes) },
@@ -173,11 +175,12 @@ export class ZoneWriter {
     await this.apply(job, plans, attempt + 1);
   }
 
-  private read(zoneId: string, names: string[]): Promise<TxtSets> {
+  private async read(zoneId: string, names: string[]): Promise<TxtSets> {
+    const route53 = await this.options.clientFor(zoneId);
     return readTxtSets(
       (input) =>
         this.options.call('ListResourceRecordSets', () =>
-          this.options.route53.send(new ListResourceRecordSetsCommand(input)),
+          route53.send(new ListResourceRecordSetsCommand(input)),
         ),
       zoneId,
       names,

@@ -11,6 +11,7 @@ import {
 import type { HostedZoneInfo } from '../core/types.js';
 import { DuplicateZoneError, HostedZoneError, ZoneNotFoundError } from './errors.js';
 import { normalizeDnsName } from './record-sets.js';
+import type { ZoneAccounts } from './zone-accounts.js';
 
 /** Runs one Route 53 call under the solver's throttling backoff. */
 export type Route53Call = <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
@@ -30,7 +31,11 @@ export function zoneHolds(zone: string, domain: string): boolean {
   return domain === zone || domain.endsWith(`.${zone}`);
 }
 
-/** Hosted zone look-ups with per-instance caches of in-flight promises. */
+/**
+ * Hosted zone look-ups with per-instance caches of in-flight promises. Domains under a
+ * `dns.zoneRoles` zone are looked up in that zone's account (see {@link ZoneAccounts}); the
+ * rest among the home account's public zones.
+ */
 export class HostedZones {
   private publicZones?: Promise<HostedZoneInfo[]>;
   private readonly details = new Map<string, Promise<GetHostedZoneCommandOutput>>();
@@ -38,9 +43,13 @@ export class HostedZones {
   constructor(
     private readonly route53: Route53Client,
     private readonly call: Route53Call,
+    private readonly accounts?: ZoneAccounts,
   ) {}
 
-  /** Every public zone in the account, read once; a failed read is retried by the next caller. */
+  /**
+   * Every public zone in the home account, read once; a failed read is retried by the next
+   * caller.
+   */
   listPublic(): Promise<HostedZoneInfo[]> {
     if (this.publicZones === undefined) {
       this.publicZones = this.readPublic();
@@ -51,13 +60,16 @@ export class HostedZones {
     return this.publicZones;
   }
 
-  /** GetHostedZone, cached per id (the solver also needs the zone's nameservers). */
+  /**
+   * GetHostedZone with the zone's account's client, cached per id (the solver also needs the
+   * zone's nameservers).
+   */
   get(zoneId: string): Promise<GetHostedZoneCommandOutput> {
     const id = stripZonePrefix(zoneId);
     let pending = this.details.get(id);
     if (pending === undefined) {
-      pending = this.call('GetHostedZone', () =>
-        this.route53.send(new GetHostedZoneCommand({ Id: id })),
+      pending = this.clientFor(id).then((client) =>
+        this.call('GetHostedZone', () => client.send(new GetHostedZoneCommand({ Id: id }))),
       );
       this.details.set(id, pending);
       pending.catch(() => this.details.delete(id));
@@ -68,6 +80,10 @@ export class HostedZones {
   /** See {@link Dns01Solver.findZone}. */
   async find(domain: string, hostedZoneId?: string): Promise<HostedZoneInfo> {
     const name = domainForZone(domain);
+    const roleZone = this.accounts?.roleFor(name);
+    if (roleZone !== undefined && this.accounts !== undefined) {
+      return this.accounts.findRoleZone(roleZone.zone, hostedZoneId);
+    }
     if (hostedZoneId !== undefined && hostedZoneId !== '')
       return this.checkGiven(name, hostedZoneId);
     const zones = await this.listPublic();
@@ -91,6 +107,10 @@ export class HostedZones {
     throw new ZoneNotFoundError(
       `no public Route 53 hosted zone holds domain "${name}" (looked at ${zones.length} public zones): create the zone or set hostedZoneId`,
     );
+  }
+
+  private clientFor(zoneId: string): Promise<Route53Client> {
+    return this.accounts?.clientFor(zoneId) ?? Promise.resolve(this.route53);
   }
 
   private async checkGiven(domain: string, hostedZoneId: string): Promise<HostedZoneInfo> {
@@ -117,6 +137,7 @@ export class HostedZones {
         `hosted zone "${id}" is for "${zoneName}", which does not hold domain "${domain}": fix hostedZoneId or leave it out to find the zone by name`,
       );
     }
+    this.accounts?.noteHome([id]);
     return { id, name: zoneName };
   }
 
@@ -132,7 +153,10 @@ export class HostedZones {
         if (zone.Config?.PrivateZone === true || zone.Id === undefined) continue;
         zones.push({ id: stripZonePrefix(zone.Id), name: normalizeDnsName(zone.Name ?? '') });
       }
-      if (!page.IsTruncated || page.NextDNSName === undefined) return zones;
+      if (!page.IsTruncated || page.NextDNSName === undefined) {
+        this.accounts?.noteHome(zones.map((z) => z.id));
+        return zones;
+      }
       next = { DNSName: page.NextDNSName, HostedZoneId: page.NextHostedZoneId };
     }
   }

@@ -4,6 +4,7 @@
  */
 import { type CertificateFacts, inspectImport } from './certificate-pem.js';
 import { ApiError, decodeToken, encodeToken, randomUUID } from './protocol.js';
+import type { ServedCertificate } from './tls-listeners.js';
 
 /** One imported certificate. */
 export interface StoredCertificate extends CertificateFacts {
@@ -122,6 +123,27 @@ export class AcmStore {
     const age = now - certificate.createdAt.getTime();
     if (!certificate.seeded && age < this.certificatePropagationMs) return undefined;
     return { keyAlgorithm: certificate.keyAlgorithm };
+  }
+
+  /**
+   * What a load balancer serves for the certificate, private key included, for the emulated data
+   * plane only (no API answer carries the key). Absent in another region or once deleted; a
+   * re-import into the ARN changes it at once, as it does for ELB ("Reimport a certificate":
+   * the certificate keeps its ARN and its associations).
+   */
+  served(arn: string, region: string): ServedCertificate | undefined {
+    const c = this.certificates.get(arn);
+    if (!c || c.region !== region) return undefined;
+    return {
+      arn: c.arn,
+      certificatePem: c.certificatePem,
+      chainPem: c.chainPem,
+      privateKeyPem: c.privateKeyPem,
+      names: c.subjectAlternativeNames,
+      keyAlgorithm: c.keyAlgorithm,
+      notAfter: c.notAfter,
+      importCount: c.importCount,
+    };
   }
 
   /** In-use references: load balancers whose listeners name the certificate. */

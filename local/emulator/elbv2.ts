@@ -11,6 +11,13 @@ import {
   randomHex,
   type XmlValue,
 } from './protocol.js';
+import {
+  nextLoopbackAddress,
+  nextPrivateAddress,
+  type ServedCertificate,
+  type ServedListener,
+  TlsListeners,
+} from './tls-listeners.js';
 
 /** Namespace of every ELBv2 document. */
 export const ELBV2_NAMESPACE = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
@@ -22,6 +29,22 @@ export interface LoadBalancer {
   type: 'application' | 'network';
   region: string;
   createdAt: Date;
+  /** `internal` load balancers are not served on loopback. @default 'internet-facing' */
+  scheme: LoadBalancerScheme;
+  /**
+   * What the DNS name resolves to: a loopback address of its own, served by the emulated data
+   * plane, or for an internal load balancer a private address that nothing answers.
+   */
+  address: string;
+}
+
+/** A load balancer's Scheme, as CreateLoadBalancer takes it. */
+export type LoadBalancerScheme = 'internet-facing' | 'internal';
+
+/** The load balancer's public DNS name, `<name>-<id>.<region>.elb.amazonaws.com`. */
+export function loadBalancerDnsName(lb: LoadBalancer): string {
+  const id = lb.arn.split('/').pop();
+  return `${lb.name}-${id}.${lb.region}.elb.amazonaws.com`;
 }
 
 /** One listener; `certificateArns` are the additional, non-default ones. */
@@ -70,6 +93,8 @@ export interface AcmForElb {
   exists(arn: string, region: string): boolean;
   /** The certificate as ELBv2 sees it now, `undefined` when it does not (yet). */
   forElb(arn: string, region: string): CertificateForElb | undefined;
+  /** What a listener serves for the certificate (data plane only), `undefined` once gone. */
+  served(arn: string, region: string): ServedCertificate | undefined;
 }
 
 /** ELBv2 state; certificates are looked up in ACM. */
@@ -78,19 +103,64 @@ export class Elbv2Store {
   readonly listeners = new Map<string, Listener>();
   /** See {@link CERTIFICATES_PER_LOAD_BALANCER}; adjustable, as the AWS quota is. */
   certificateQuota = CERTIFICATES_PER_LOAD_BALANCER;
+  /** The data plane: a TLS endpoint per secure listener of an internet-facing load balancer. */
+  readonly tls: TlsListeners;
 
   constructor(
     private readonly accountId: string,
     private readonly acm: AcmForElb,
-  ) {}
+  ) {
+    this.tls = new TlsListeners({
+      listeners: () => this.servedListeners(),
+      certificates: (listenerArn) => {
+        const l = this.listeners.get(listenerArn);
+        if (!l) return undefined;
+        return {
+          defaultCertificate:
+            l.defaultCertificateArn === undefined
+              ? undefined
+              : this.acm.served(l.defaultCertificateArn, l.region),
+          additional: l.certificateArns
+            .map((arn) => this.acm.served(arn, l.region))
+            .filter((c): c is ServedCertificate => c !== undefined),
+        };
+      },
+    });
+  }
 
   /** Seeds a load balancer; ids are random hex, as in real ARNs. */
-  createLoadBalancer(name: string, type: 'application' | 'network', region: string): LoadBalancer {
+  createLoadBalancer(
+    name: string,
+    type: 'application' | 'network',
+    region: string,
+    scheme: LoadBalancerScheme = 'internet-facing',
+  ): LoadBalancer {
     const kind = type === 'application' ? 'app' : 'net';
     const arn = `arn:aws:elasticloadbalancing:${region}:${this.accountId}:loadbalancer/${kind}/${name}/${randomHex(8)}`;
-    const lb: LoadBalancer = { arn, name, type, region, createdAt: new Date() };
+    const address = scheme === 'internal' ? nextPrivateAddress() : nextLoopbackAddress();
+    const lb: LoadBalancer = { arn, name, type, region, createdAt: new Date(), scheme, address };
     this.loadBalancers.set(arn, lb);
     return lb;
+  }
+
+  /** The address a load balancer's DNS name resolves to, `undefined` for an unknown name. */
+  addressOf(dnsName: string): string | undefined {
+    const name = dnsName.toLowerCase().replace(/\.$/, '');
+    for (const lb of this.loadBalancers.values()) {
+      if (loadBalancerDnsName(lb).toLowerCase() === name) return lb.address;
+    }
+    return undefined;
+  }
+
+  /** Secure listeners of internet-facing load balancers: what the data plane serves. */
+  servedListeners(): ServedListener[] {
+    const served: ServedListener[] = [];
+    for (const l of this.listeners.values()) {
+      const lb = this.loadBalancers.get(l.loadBalancerArn);
+      if (lb?.scheme !== 'internet-facing' || !SECURE.has(l.protocol)) continue;
+      served.push({ arn: l.arn, address: lb.address, port: l.port });
+    }
+    return served;
   }
 
   /** Seeds a listener; its ARN extends the load balancer's, as in AWS. */
@@ -116,6 +186,7 @@ export class Elbv2Store {
       certificateArns: [],
     };
     this.listeners.set(arn, listener);
+    this.tls.sync();
     return listener;
   }
 
@@ -201,14 +272,14 @@ export class Elbv2Store {
 }
 
 function loadBalancerXml(lb: LoadBalancer): XmlValue {
-  const id = lb.arn.split('/').pop();
   return {
     LoadBalancerArn: lb.arn,
-    DNSName: `${lb.name}-${id}.${lb.region}.elb.amazonaws.com`,
+    // AWS prefixes an internal load balancer's name with `internal-`; the emulator keeps one form.
+    DNSName: loadBalancerDnsName(lb),
     CanonicalHostedZoneId: 'Z35SXDOTRQ7X7K',
     CreatedTime: lb.createdAt,
     LoadBalancerName: lb.name,
-    Scheme: 'internet-facing',
+    Scheme: lb.scheme,
     VpcId: 'vpc-0emulator',
     State: { Code: 'active' },
     Type: lb.type,
@@ -292,8 +363,22 @@ function secureListener(store: Elbv2Store, form: Map<string, string>, region: st
   return listener;
 }
 
-/** Runs one ELBv2 action; the answer is the content of `<ActionResult>`. */
+/**
+ * Runs one ELBv2 action; the answer is the content of `<ActionResult>`. After a change the data
+ * plane is brought in step (a moved or deleted listener stops being served at once).
+ */
 export function handleElbv2(
+  store: Elbv2Store,
+  action: string,
+  form: Map<string, string>,
+  region: string,
+): XmlValue {
+  const result = runElbv2(store, action, form, region);
+  if (!action.startsWith('Describe')) store.tls.sync();
+  return result;
+}
+
+function runElbv2(
   store: Elbv2Store,
   action: string,
   form: Map<string, string>,
@@ -374,6 +459,28 @@ export function handleElbv2(
       listener.certificateArns = listener.certificateArns.filter(
         (arn) => !certificates.includes(arn),
       );
+      return {};
+    }
+    // "DeleteListener" (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DeleteListener.html):
+    // ListenerNotFound for a listener that does not exist.
+    case 'DeleteListener': {
+      const listener = store.listener(form.get('ListenerArn'), region);
+      store.listeners.delete(listener.arn);
+      return {};
+    }
+    // "DeleteLoadBalancer" (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DeleteLoadBalancer.html):
+    // "Deleting a load balancer also deletes its listeners"; "If the load balancer does not
+    // exist or has already been deleted, the call succeeds."
+    case 'DeleteLoadBalancer': {
+      const arn = form.get('LoadBalancerArn');
+      if (arn === undefined) throw new ApiError('ValidationError', 'LoadBalancerArn is required');
+      const lb = store.loadBalancers.get(arn);
+      if (lb?.region === region) {
+        store.loadBalancers.delete(arn);
+        for (const l of [...store.listeners.values()]) {
+          if (l.loadBalancerArn === arn) store.listeners.delete(l.arn);
+        }
+      }
       return {};
     }
     default:

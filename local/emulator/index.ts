@@ -10,19 +10,30 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AcmStore } from './acm.js';
-import { Elbv2Store } from './elbv2.js';
+import { Elbv2Store, loadBalancerDnsName } from './elbv2.js';
+import {
+  type EntryErrorCode,
+  EventBridgeStore,
+  type EventFilter,
+  type StoredEvent,
+} from './eventbridge.js';
 import { type FaultError, Faults } from './faults.js';
 import { ROUTE53_REQUEST_BURST, ROUTE53_REQUESTS_PER_SECOND, TokenBucket } from './rate-limit.js';
 import { normalizeName, Route53Store, unquoteTxt } from './route53-zones.js';
 import { LIST_SECRETS_LAG_MS, SecretsStore } from './secrets-store.js';
 import { type CallRecord, createRequestListener, type EmulatorState } from './server.js';
+import { StsStore } from './sts.js';
+import type { TlsEndpoint } from './tls-listeners.js';
 
 export { CERTIFICATES_PER_LOAD_BALANCER, NLB_KEY_ALGORITHMS } from './elbv2.js';
+export type { EntryErrorCode, EventFilter, StoredEvent } from './eventbridge.js';
+export { PUT_EVENTS_MAX_ENTRIES, PUT_EVENTS_MAX_REQUEST_BYTES } from './eventbridge.js';
 export type { FaultError } from './faults.js';
 export { ROUTE53_REQUEST_BURST, ROUTE53_REQUESTS_PER_SECOND } from './rate-limit.js';
 export { CHANGE_BATCH_LIMITS, changeBatchCost } from './route53-zones.js';
 export { LIST_SECRETS_LAG_MS } from './secrets-store.js';
 export type { CallRecord } from './server.js';
+export type { TlsEndpoint } from './tls-listeners.js';
 
 /** Options of {@link startEmulator}. */
 export interface EmulatorOptions {
@@ -91,14 +102,59 @@ export interface Emulator {
    * does not answer from it.
    * @param options.delegated default `true`; among delegated zones of one name the first-created
    *   one answers
+   * @param options.account the owning account, default {@link EmulatorOptions.accountId}: only
+   *   callers signing with that account's keys see or change it through the API (public DNS
+   *   answers from every account's zones)
    */
   createHostedZone(
     name: string,
-    options?: { private?: boolean; delegated?: boolean },
+    options?: { private?: boolean; delegated?: boolean; account?: string },
   ): { id: string; name: string; nameServers: string[] };
-  createLoadBalancer(options: { name: string; type: 'application' | 'network'; region?: string }): {
+  /**
+   * Registers an IAM role STS lets principals assume (`account` of a zone reached through it is
+   * the role ARN's). Without `externalId` its trust policy has no `sts:ExternalId` condition;
+   * without `trustedAccounts` it trusts the emulator's own account ({@link EmulatorOptions.accountId}).
+   * @param options.maxSessionDuration seconds, default 3600 (IAM's default)
+   */
+  createRole(options: {
+    roleArn: string;
+    externalId?: string;
+    trustedAccounts?: string[];
+    maxSessionDuration?: number;
+  }): void;
+  /**
+   * AssumeRole requests since start or {@link resetCalls} (granted or refused), optionally only
+   * those for one role.
+   */
+  assumeRoleCalls(roleArn?: string): number;
+  /**
+   * The account a SigV4 access key signs for: an AssumeRole key's role account, any other key
+   * the emulator's own account.
+   */
+  accountOf(accessKeyId: string): string;
+  /**
+   * An `internet-facing` load balancer (the default) gets a loopback address of its own, on which
+   * each HTTPS/TLS listener really serves TLS, choosing the certificate by SNI; an `internal` one
+   * resolves to a private address that nothing answers.
+   */
+  createLoadBalancer(options: {
+    name: string;
+    type: 'application' | 'network';
+    region?: string;
+    scheme?: 'internet-facing' | 'internal';
+  }): {
     arn: string;
+    dnsName: string;
   };
+  /** The address a load balancer's DNS name resolves to (for the DNS server), else `undefined`. */
+  loadBalancerAddress(dnsName: string): string | undefined;
+  /**
+   * Where a listener is served over TLS and whether binding worked (`failed` with the reason,
+   * e.g. `EADDRINUSE`); `undefined` when it is not served (not HTTPS/TLS, internal, deleted).
+   */
+  listenerEndpoint(listenerArn: string): TlsEndpoint | undefined;
+  /** Resolves once every TLS endpoint started so far is listening or has failed. */
+  listenersReady(): Promise<void>;
   /** Throws when the load balancer or the default certificate does not exist. */
   createListener(options: {
     loadBalancerArn: string;
@@ -157,6 +213,7 @@ export interface Emulator {
     | undefined;
   /** Every request in arrival order, including faulted ones (a snapshot). */
   readonly calls: ReadonlyArray<CallRecord>;
+  /** Forgets the calls recorded so far, and the AssumeRole count ({@link assumeRoleCalls}). */
   resetCalls(): void;
   /** The next `count` calls of the operation answer the service's throttling error. */
   throttle(operation: string, count: number): void;
@@ -177,6 +234,26 @@ export interface Emulator {
   setListSecretsLagMs(ms: number): void;
   /** Sets {@link EmulatorOptions.certificatesPerLoadBalancer}. */
   setCertificatesPerLoadBalancer(count: number): void;
+  /**
+   * Events PutEvents accepted, oldest first (copies), optionally only those matching every
+   * field of the filter (`bus` is the bus name, even when the entry named it by ARN).
+   */
+  events(filter?: EventFilter): StoredEvent[];
+  /** Forgets the accepted events; buses stay. */
+  clearEvents(): void;
+  /**
+   * Creates a custom event bus (the `default` bus exists in every region without this); throws
+   * CreateEventBus's error for a bad or taken name.
+   * @param region default `us-east-1`
+   */
+  createEventBus(name: string, region?: string): { name: string; arn: string };
+  /**
+   * The next `count` PutEvents entries that would be accepted fail with this per-entry error
+   * code instead (the request still answers 200 with `FailedEntryCount`). For a failed request
+   * use {@link failNext} with operation `PutEvents`. {@link clearFaults} clears these too.
+   * @param errorCode default `InternalFailure` (retryable)
+   */
+  failNextEventEntries(count: number, errorCode?: EntryErrorCode): void;
 }
 
 /** Starts an emulator on 127.0.0.1. */
@@ -188,7 +265,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   elbv2 = new Elbv2Store(accountId, acm);
   const elb = elbv2;
   elb.certificateQuota = options.certificatesPerLoadBalancer ?? elb.certificateQuota;
-  const route53 = new Route53Store(options.changeSyncPolls ?? 1);
+  const route53 = new Route53Store(options.changeSyncPolls ?? 1, accountId);
+  const sts = new StsStore(accountId);
+  const events = new EventBridgeStore(accountId);
   const secrets = new SecretsStore(accountId);
   secrets.listLagMs = options.listSecretsLagMs ?? LIST_SECRETS_LAG_MS;
   const state: EmulatorState = {
@@ -196,6 +275,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     secrets,
     acm,
     elbv2: elb,
+    sts,
+    events,
     faults: new Faults(),
     route53Requests: new TokenBucket(
       options.route53RequestsPerSecond ?? ROUTE53_REQUESTS_PER_SECOND,
@@ -212,23 +293,39 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // SDK clients keep connections alive; without this close() would wait for them.
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      await Promise.all([
+        new Promise<void>((resolve, reject) => {
+          server.close((error) => (error ? reject(error) : resolve()));
+          // SDK clients keep connections alive; without this close() would wait for them.
+          server.closeAllConnections();
+        }),
+        // The listeners' TLS endpoints: they would keep the process alive.
+        elb.tls.close(),
+      ]);
+    },
     createHostedZone: (name, zoneOptions) => {
       const zone = route53.createZone(
         name,
         zoneOptions?.private ?? false,
         zoneOptions?.delegated ?? true,
+        zoneOptions?.account ?? accountId,
       );
       return { id: zone.id, name: zone.name, nameServers: [...zone.nameServers] };
     },
-    createLoadBalancer: ({ name, type, region }) => ({
-      arn: elb.createLoadBalancer(name, type, region ?? 'us-east-1').arn,
-    }),
+    createRole: (roleOptions) => {
+      sts.createRole(roleOptions);
+    },
+    assumeRoleCalls: (roleArn) =>
+      sts.assumeRoleRequests.filter((r) => roleArn === undefined || r.roleArn === roleArn).length,
+    accountOf: (accessKeyId) => sts.identity(accessKeyId).account,
+    createLoadBalancer: ({ name, type, region, scheme }) => {
+      const lb = elb.createLoadBalancer(name, type, region ?? 'us-east-1', scheme);
+      return { arn: lb.arn, dnsName: loadBalancerDnsName(lb) };
+    },
+    loadBalancerAddress: (dnsName) => elb.addressOf(dnsName),
+    listenerEndpoint: (listenerArn) => elb.tls.endpoint(listenerArn),
+    listenersReady: () => elb.tls.ready(),
     createListener: ({ loadBalancerArn, protocol, port: listenerPort, defaultCertificateArn }) => ({
       arn: elb.createListener(loadBalancerArn, protocol, listenerPort, defaultCertificateArn).arn,
     }),
@@ -306,10 +403,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     resetCalls: () => {
       state.calls = [];
+      sts.assumeRoleRequests.length = 0;
     },
     throttle: (operation, count) => state.faults.throttle(operation, count),
     failNext: (operation, error, count) => state.faults.failNext(operation, error, count),
-    clearFaults: () => state.faults.clear(),
+    clearFaults: () => {
+      state.faults.clear();
+      events.clearEntryFaults();
+    },
     setRoute53RequestRate: (perSecond, burst) => state.route53Requests.configure(perSecond, burst),
     setCertificatePropagationMs: (ms) => {
       acm.certificatePropagationMs = ms;
@@ -320,5 +421,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     setCertificatesPerLoadBalancer: (count) => {
       elb.certificateQuota = count;
     },
+    events: (filter) => events.events(filter),
+    clearEvents: () => events.clearEvents(),
+    createEventBus: (name, region) => {
+      const bus = events.createBus(name, region ?? 'us-east-1');
+      return { name: bus.name, arn: bus.arn };
+    },
+    failNextEventEntries: (count, errorCode) => events.failNextEntries(count, errorCode),
   };
 }

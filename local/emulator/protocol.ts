@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 /** The four emulated services, as recorded in {@link CallRecord}. */
-export type ServiceName = 'route53' | 'secretsmanager' | 'acm' | 'elbv2';
+export type ServiceName = 'route53' | 'secretsmanager' | 'acm' | 'elbv2' | 'sts' | 'events';
 
 /**
  * An error answered in the calling service's own wire shape. `code` is the

@@ -17,6 +17,8 @@ export interface HostedZone {
   id: string;
   name: string;
   private: boolean;
+  /** The AWS account that owns the zone; only its principals see it through the API. */
+  account: string;
   /**
    * Whether the parent zone delegates to this zone's name servers, so public resolvers see it.
    * Route 53 lets an account create several hosted zones of one name; only the one the parent
@@ -39,6 +41,8 @@ export interface Change {
 
 interface ChangeInfo {
   id: string;
+  /** The account of the zone changed; only its principals may read the change. */
+  account: string;
   submittedAt: Date;
   comment: string | undefined;
   polls: number;
@@ -144,13 +148,22 @@ export class Route53Store {
   private readonly changes = new Map<string, ChangeInfo>();
   private sequence = 0;
 
-  constructor(private readonly changeSyncPolls: number) {}
+  /** @param homeAccount the account of zones created without one (the emulator's own) */
+  constructor(
+    private readonly changeSyncPolls: number,
+    private readonly homeAccount = '111122223333',
+  ) {}
 
   /**
    * Creates a zone seeded with SOA and NS sets, as CreateHostedZone does. A second public zone of
    * a name gets name servers of its own, as each Route 53 hosted zone has its own delegation set.
    */
-  createZone(rawName: string, isPrivate = false, delegated = true): HostedZone {
+  createZone(
+    rawName: string,
+    isPrivate = false,
+    delegated = true,
+    account = this.homeAccount,
+  ): HostedZone {
     const name = normalizeName(rawName);
     const id = `Z${randomChars(20)}`;
     const bare = name.replace(/\.$/, '');
@@ -161,6 +174,7 @@ export class Route53Store {
       id,
       name,
       private: isPrivate,
+      account,
       delegated,
       sequence: this.sequence++,
       callerReference: `emulator-${id}`,
@@ -187,11 +201,35 @@ export class Route53Store {
     return zone;
   }
 
-  /** Zones in ListHostedZonesByName order: name (reversed labels), then id. */
-  sortedZones(): HostedZone[] {
-    return [...this.zones.values()].sort(
-      (a, b) => compareNames(a.name, b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-    );
+  /**
+   * The zone by id as a caller of `account` sees it. Route 53 has no resource-based policies
+   * ("Route 53 doesn't support resource-based policies",
+   * https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/security_iam_service-with-iam.html),
+   * so nothing in one account can grant another account's principals access to a hosted zone:
+   * IAM denies the request on `arn:aws:route53:::hostedzone/<id>` with AccessDenied (HTTP 403)
+   * and the message Route 53 sends for a zone that exists elsewhere. An id that exists nowhere
+   * stays NoSuchHostedZone.
+   */
+  ownedZone(id: string, caller: { account: string; arn: string }): HostedZone {
+    const zone = this.zone(id);
+    if (zone.account !== caller.account) {
+      throw new ApiError(
+        'AccessDenied',
+        `User: ${caller.arn} is not authorized to access this resource`,
+        403,
+      );
+    }
+    return zone;
+  }
+
+  /**
+   * Zones in ListHostedZonesByName order: name (reversed labels), then id; only `account`'s
+   * when given (the List operations show the caller's own account's zones).
+   */
+  sortedZones(account?: string): HostedZone[] {
+    return [...this.zones.values()]
+      .filter((z) => account === undefined || z.account === account)
+      .sort((a, b) => compareNames(a.name, b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /**
@@ -259,6 +297,7 @@ export class Route53Store {
     zone.records = records.sort(compareRecordSets);
     const info: ChangeInfo = {
       id: `C${randomChars(20)}`,
+      account: zone.account,
       submittedAt: new Date(),
       comment,
       polls: 0,
@@ -271,8 +310,19 @@ export class Route53Store {
    * Reports PENDING for the first `changeSyncPolls` reads of a change, then
    * INSYNC, so callers exercise their wait loop.
    */
-  pollChange(id: string): { info: ChangeInfo; status: 'PENDING' | 'INSYNC' } {
+  pollChange(
+    id: string,
+    caller?: { account: string; arn: string },
+  ): { info: ChangeInfo; status: 'PENDING' | 'INSYNC' } {
     const info = this.changes.get(id.replace(/^\/?change\//, ''));
+    // A change of another account's zone is that account's resource (see ownedZone).
+    if (info && caller !== undefined && info.account !== caller.account) {
+      throw new ApiError(
+        'AccessDenied',
+        `User: ${caller.arn} is not authorized to access this resource`,
+        403,
+      );
+    }
     if (!info)
       throw new ApiError(
         'NoSuchChange',

@@ -13,6 +13,7 @@ import {
   type RecordSet,
   type Route53Store,
 } from './route53-zones.js';
+import type { CallerIdentity } from './sts.js';
 
 /** Namespace of every Route 53 document. */
 export const ROUTE53_NAMESPACE = 'https://route53.amazonaws.com/doc/2013-04-01/';
@@ -126,14 +127,18 @@ function parseChangeBatch(body: string): { changes: Change[]; comment?: string }
   return comment === undefined ? { changes } : { changes, comment };
 }
 
-function listHostedZonesByName(store: Route53Store, query: URLSearchParams): string {
+function listHostedZonesByName(
+  store: Route53Store,
+  query: URLSearchParams,
+  caller: CallerIdentity,
+): string {
   const dnsName = query.get('dnsname');
   const zoneId = query.get('hostedzoneid');
   if (zoneId !== null && dnsName === null) {
     throw new ApiError('InvalidInput', 'hostedzoneid requires dnsname');
   }
   const limit = maxItems(query, 100);
-  let zones = store.sortedZones();
+  let zones = store.sortedZones(caller.account);
   if (dnsName !== null) {
     const name = normalizeName(dnsName);
     zones = zones.filter((z) => {
@@ -154,9 +159,13 @@ function listHostedZonesByName(store: Route53Store, query: URLSearchParams): str
   });
 }
 
-function listHostedZones(store: Route53Store, query: URLSearchParams): string {
+function listHostedZones(
+  store: Route53Store,
+  query: URLSearchParams,
+  caller: CallerIdentity,
+): string {
   const limit = maxItems(query, 100);
-  const zones = store.sortedZones();
+  const zones = store.sortedZones(caller.account);
   const marker = query.get('marker');
   const start = marker === null ? 0 : zones.findIndex((z) => z.id === marker);
   if (start < 0) throw new ApiError('InvalidInput', `Invalid marker: ${marker}`);
@@ -171,8 +180,8 @@ function listHostedZones(store: Route53Store, query: URLSearchParams): string {
   });
 }
 
-function getHostedZone(store: Route53Store, id: string): string {
-  const zone = store.zone(id);
+function getHostedZone(store: Route53Store, id: string, caller: CallerIdentity): string {
+  const zone = store.ownedZone(id, caller);
   return xmlDocument('GetHostedZoneResponse', ROUTE53_NAMESPACE, {
     HostedZone: zoneXml(zone),
     // AWS answers VPCs instead of a delegation set for a private zone.
@@ -181,8 +190,13 @@ function getHostedZone(store: Route53Store, id: string): string {
   });
 }
 
-function listResourceRecordSets(store: Route53Store, id: string, query: URLSearchParams): string {
-  const zone = store.zone(id);
+function listResourceRecordSets(
+  store: Route53Store,
+  id: string,
+  query: URLSearchParams,
+  caller: CallerIdentity,
+): string {
+  const zone = store.ownedZone(id, caller);
   const name = query.get('name');
   const type = query.get('type');
   if (type !== null && name === null) throw new ApiError('InvalidInput', 'type requires name');
@@ -207,25 +221,29 @@ function changeInfoXml(id: string, status: string, submittedAt: Date, comment?: 
   return { Id: `/change/${id}`, Status: status, SubmittedAt: submittedAt, Comment: comment };
 }
 
-/** Runs one routed Route 53 request and returns the XML answer. */
+/**
+ * Runs one routed Route 53 request and returns the XML answer. `caller` is who signed it: the
+ * List operations show only its account's zones, and the others refuse another account's zone.
+ */
 export function handleRoute53(
   store: Route53Store,
   route: Route53Route,
   query: URLSearchParams,
   body: string,
+  caller: CallerIdentity,
 ): string {
   const id = route.id ?? '';
   switch (route.operation) {
     case 'ListHostedZonesByName':
-      return listHostedZonesByName(store, query);
+      return listHostedZonesByName(store, query, caller);
     case 'ListHostedZones':
-      return listHostedZones(store, query);
+      return listHostedZones(store, query, caller);
     case 'GetHostedZone':
-      return getHostedZone(store, id);
+      return getHostedZone(store, id, caller);
     case 'ListResourceRecordSets':
-      return listResourceRecordSets(store, id, query);
+      return listResourceRecordSets(store, id, query, caller);
     case 'ChangeResourceRecordSets': {
-      store.zone(id);
+      store.ownedZone(id, caller);
       const batch = parseChangeBatch(body);
       const info = store.applyChanges(id, batch.changes, batch.comment);
       return xmlDocument('ChangeResourceRecordSetsResponse', ROUTE53_NAMESPACE, {
@@ -233,7 +251,7 @@ export function handleRoute53(
       });
     }
     case 'GetChange': {
-      const { info, status } = store.pollChange(id);
+      const { info, status } = store.pollChange(id, caller);
       return xmlDocument('GetChangeResponse', ROUTE53_NAMESPACE, {
         ChangeInfo: changeInfoXml(info.id, status, info.submittedAt, info.comment),
       });

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type AcmStore, handleAcm } from './acm.js';
 import { ELBV2_NAMESPACE, type Elbv2Store, handleElbv2 } from './elbv2.js';
+import { type EventBridgeStore, handleEventBridge } from './eventbridge.js';
 import { type Faults, throttlingError } from './faults.js';
 import {
   ApiError,
@@ -19,6 +20,13 @@ import { handleRoute53, ROUTE53_NAMESPACE, route53Route } from './route53.js';
 import type { Route53Store } from './route53-zones.js';
 import { handleSecretsManager } from './secrets-manager.js';
 import type { SecretsStore } from './secrets-store.js';
+import {
+  accessKeyFromAuthorization,
+  handleSts,
+  STS_NAMESPACE,
+  STS_VERSION,
+  type StsStore,
+} from './sts.js';
 
 /** One request as seen by the emulator, in arrival order. */
 export interface CallRecord {
@@ -36,6 +44,9 @@ export interface EmulatorState {
   secrets: SecretsStore;
   acm: AcmStore;
   elbv2: Elbv2Store;
+  /** Roles and sessions; also tells which account signed a request (its access key). */
+  sts: StsStore;
+  events: EventBridgeStore;
   faults: Faults;
   /** The account's Route 53 request bucket, shared by every Route 53 operation. */
   route53Requests: TokenBucket;
@@ -97,7 +108,8 @@ function route(
       run: () => {
         if (!r53)
           throw new ApiError('UnknownOperation', `No operation at ${method} ${url.pathname}`, 404);
-        return { body: handleRoute53(state.route53, r53, url.searchParams, body) };
+        const caller = state.sts.identity(accessKeyFromAuthorization(req.headers.authorization));
+        return { body: handleRoute53(state.route53, r53, url.searchParams, body, caller) };
       },
     };
   }
@@ -121,10 +133,35 @@ function route(
         run: () => json(handleAcm(state.acm, operation, jsonInput(body), region)),
       };
     }
+    if (prefix === 'AWSEvents') {
+      return {
+        service: 'events',
+        protocol: 'json',
+        operation,
+        run: () => json(handleEventBridge(state.events, operation, jsonInput(body), region)),
+      };
+    }
     return undefined;
   }
   const form = parseForm(body);
   const action = form.get('Action');
+  if (action && form.get('Version') === STS_VERSION) {
+    return {
+      service: 'sts',
+      protocol: 'query',
+      operation: action,
+      run: () => {
+        const caller = state.sts.identity(accessKeyFromAuthorization(req.headers.authorization));
+        const result = handleSts(state.sts, action, form, caller);
+        return {
+          body: xmlDocument(`${action}Response`, STS_NAMESPACE, {
+            [`${action}Result`]: result,
+            ResponseMetadata: { RequestId: randomUUID() },
+          }),
+        };
+      },
+    };
+  }
   if (action && form.get('Version') === '2015-12-01') {
     return {
       service: 'elbv2',
@@ -149,7 +186,13 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(body);
 }
 
-function sendError(res: ServerResponse, protocol: Protocol, error: ApiError, requestId: string) {
+function sendError(
+  res: ServerResponse,
+  protocol: Protocol,
+  error: ApiError,
+  requestId: string,
+  service?: ServiceName,
+) {
   const base = { 'x-amzn-requestid': requestId };
   if (protocol === 'json') {
     send(
@@ -160,7 +203,8 @@ function sendError(res: ServerResponse, protocol: Protocol, error: ApiError, req
     );
     return;
   }
-  const namespace = protocol === 'query' ? ELBV2_NAMESPACE : ROUTE53_NAMESPACE;
+  const namespace =
+    service === 'sts' ? STS_NAMESPACE : protocol === 'query' ? ELBV2_NAMESPACE : ROUTE53_NAMESPACE;
   send(
     res,
     error.status,
@@ -228,6 +272,6 @@ async function handle(
         : new ApiError('InternalFailure', `Emulator failure: ${(caught as Error).message}`, 500);
     record.status = error.status;
     record.errorCode = error.code;
-    sendError(res, routed.protocol, error, requestId);
+    sendError(res, routed.protocol, error, requestId, routed.service);
   }
 }
