@@ -1,6 +1,7 @@
 /** Props of {@link CertificateRenewer}, in the style of aws-cdk-lib. */
 import type {
   Duration,
+  aws_ec2 as ec2,
   aws_elasticloadbalancingv2 as elbv2,
   aws_events as events,
   aws_kms as kms,
@@ -101,6 +102,58 @@ export interface RenewedCertificate {
    * @default - a new ACM certificate is imported per region
    */
   readonly acmCertificateArn?: string;
+  /**
+   * ACM regions to import into besides the listeners' regions and the stack's, e.g.
+   * `['us-east-1']` for CloudFront (which reads certificates from us-east-1 only). Each region
+   * is granted the ACM import statements; the ARNs are in the secret's `acmCertificateArn`.
+   * @default - the stack's region and the listeners' regions
+   */
+  readonly regions?: string[];
+  /**
+   * Challenge delegations, `{ "<domain>": "<record name>" }`: the domain's
+   * `_acme-challenge.<domain>` is a public CNAME (kept by whoever owns that DNS) to the record
+   * name, which lives in one of our hosted zones (found by zone discovery). The function writes
+   * the TXT at the record name only; the IAM policy names exactly the record names, never the
+   * delegated `_acme-challenge.<domain>`. A key is one of `domains` (`*.` is ignored).
+   * @default - none: every challenge is written at `_acme-challenge.<domain>`
+   */
+  readonly challengeDelegations?: Record<string, string>;
+}
+
+/** A hosted zone in another AWS account, reached by assuming a role there. */
+export interface DnsZoneRole {
+  /** The role in the DNS account (see `DnsZoneAccessRole` for one made with CDK). */
+  readonly roleArn: string;
+  /** The external ID the role's trust policy requires (`sts:ExternalId`). */
+  readonly externalId: string;
+}
+
+/** Where the renewer publishes its events (source `acme-renewer`). */
+export interface RenewerEvents {
+  /**
+   * Publish `Certificate Issued` / `Certificate Failed` events.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * The bus (the function may PutEvents to this bus only).
+   * @default - the account's default event bus in the stack's region
+   */
+  readonly bus?: events.IEventBus;
+}
+
+/** TLS checks that the listeners serve the stored certificate. */
+export interface RenewerVerification {
+  /**
+   * Connect to each listener's load balancer over TLS and compare the served serial.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * How often unchanged listeners are checked (after a change they always are).
+   * @default Duration.hours(24)
+   */
+  readonly interval?: Duration;
 }
 
 /** External Account Binding, for CAs that require it (ZeroSSL, Google Trust Services, ...). */
@@ -279,4 +332,39 @@ export interface CertificateRenewerProps {
    * @default RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Hosted zones in other AWS accounts, by zone name: the function assumes the zone's role for
+   * every challenge record in that zone (a name equal to the zone name or below it), and its own
+   * role gets no Route 53 change permission for those names. Create the role in the DNS account
+   * with `DnsZoneAccessRole`; the stack output `DnsAccountPolicies` prints what it needs.
+   * @default - none: every zone is in this account
+   */
+  readonly zoneRoles?: Record<string, DnsZoneRole>;
+  /**
+   * EventBridge events for issued, renewed and failed certificates.
+   * @default - enabled, on the default event bus
+   */
+  readonly events?: RenewerEvents;
+  /**
+   * TLS verification of the listeners (the report's `verified`).
+   * @default - enabled, every 24 hours
+   */
+  readonly verify?: RenewerVerification;
+  /**
+   * A VPC to run the function in, so the TLS verification reaches internal load balancers. The
+   * subnets need a route to the AWS APIs, the CA and public DNS (a NAT gateway, or VPC
+   * endpoints for the AWS services plus a NAT for the CA).
+   * @default - not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Where in `vpc` the function's network interfaces go.
+   * @default - the VPC's private subnets (CDK's default selection)
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Security groups of the function in `vpc`.
+   * @default - a new security group allowing all outbound traffic
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
 }

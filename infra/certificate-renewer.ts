@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   Annotations,
+  type CfnOutput,
   Duration,
   aws_lambda_destinations as destinations,
   type aws_dynamodb as dynamodb,
@@ -29,6 +30,8 @@ import type { RenewerConfig } from '../lambda/config.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability.js';
 import { PROJECT_ROOT, readSharedBundlingOptions, toNodejsBundling } from './bundling-options.js';
 import type { CertificateRenewerProps } from './certificate-renewer-props.js';
+import { challengeWriters } from './challenge-writers.js';
+import { addDnsAccountOutputs } from './dns-account-outputs.js';
 import { acknowledgeRenewerFindings } from './nag-acknowledgements.js';
 import { listenerAccount, listenerRegion } from './policy-patterns.js';
 import { checkPrefixClash } from './prefix-clash.js';
@@ -47,6 +50,8 @@ export const DEFAULT_SCHEDULE_EXPRESSION = 'cron(17 3,15 * * ? *)';
 export const INLINE_CONFIG_LIMIT = 3072;
 /** File name of the configuration inside the function's asset, when not inline. */
 export const CONFIG_FILE_NAME = 'renewer-config.json';
+/** Set to `true` on the function when it runs in a VPC. */
+export const IN_VPC_ENV = 'RENEWER_IN_VPC';
 
 /** Deploys a scheduled ACME renewer for the configured certificates. */
 export class CertificateRenewer extends Construct {
@@ -71,6 +76,10 @@ export class CertificateRenewer extends Construct {
   public readonly config: RenewerConfig;
   /** How the configuration reaches the function. */
   public readonly configDelivery: 'inline' | 'file';
+  /** The bus the function publishes its events to, or undefined when events are off. */
+  public readonly eventBusArn: string | undefined;
+  /** Per role of `zoneRoles`: the trust and permission policies the DNS account needs. */
+  public readonly dnsAccountOutputs: CfnOutput[];
 
   constructor(scope: Construct, id: string, props: CertificateRenewerProps) {
     super(scope, id);
@@ -206,7 +215,15 @@ export class CertificateRenewer extends Construct {
         ...bundling,
         commandHooks: configFileHooks(this.configDelivery === 'file' ? json : undefined),
       },
+      ...(props.vpc === undefined
+        ? {}
+        : {
+            vpc: props.vpc,
+            ...(props.vpcSubnets === undefined ? {} : { vpcSubnets: props.vpcSubnets }),
+            ...(props.securityGroups === undefined ? {} : { securityGroups: props.securityGroups }),
+          }),
     });
+    if (props.vpc !== undefined) this.function.addEnvironment(IN_VPC_ENV, 'true');
 
     const acmRegions = [
       stack.region,
@@ -215,11 +232,29 @@ export class CertificateRenewer extends Construct {
       ...certificates.flatMap((c) =>
         c.acmCertificateArn ? [c.acmCertificateArn.split(':')[3] ?? stack.region] : [],
       ),
+      // Further regions asked for (CloudFront reads us-east-1 only).
+      ...certificates.flatMap((c) => c.regions),
     ];
-    const discovery = certificates.some((c) => c.hostedZoneId === undefined);
+    const writers = challengeWriters(this.config);
+    const eventsConfig = this.config.events;
+    this.eventBusArn = !eventsConfig.enabled
+      ? undefined
+      : (props.events?.bus?.eventBusArn ??
+        (eventsConfig.busName.startsWith('arn:')
+          ? eventsConfig.busName
+          : stack.formatArn({
+              service: 'events',
+              resource: 'event-bus',
+              resourceName: eventsConfig.busName,
+            })));
     const statements = grantRenewerPermissions(this.role, {
-      hostedZoneIds: discovery ? undefined : certificates.map((c) => c.hostedZoneId ?? ''),
-      domains: certificates.flatMap((c) => c.domains),
+      hostedZoneIds: writers.discovery ? undefined : certificates.map((c) => c.hostedZoneId ?? ''),
+      domains: writers.own.domains,
+      delegationTargets: writers.own.targets,
+      zoneRoleArns: writers.roles.map((r) => r.roleArn),
+      ...(this.eventBusArn === undefined ? {} : { eventBusArn: this.eventBusArn }),
+      verifyListeners: this.config.verify.enabled,
+      inVpc: props.vpc !== undefined,
       secretPrefix: this.config.secretPrefix,
       stateTableArn: this.stateTable.tableArn,
       acmRegions,
@@ -250,6 +285,7 @@ export class CertificateRenewer extends Construct {
       expiryThreshold,
     });
     acknowledgeRenewerFindings(this.role, statements, this.failureQueue);
+    this.dnsAccountOutputs = addDnsAccountOutputs(this, writers.roles, this.role.roleArn);
   }
 }
 

@@ -9,13 +9,13 @@ import { type aws_iam as iam, Stack, type aws_sqs as sqs, Validations } from 'aw
 /** Why each statement (by Sid) needs a wildcard resource. */
 const WILDCARD_REASONS: Record<string, string> = {
   Route53ChallengeRecords:
-    'All hosted zones only when a certificate has no hostedZoneId (zone discovery); changes stay limited to TXT records named _acme-challenge.* by conditions.',
+    'All hosted zones only when a certificate has no hostedZoneId or delegates a challenge (zone discovery); changes stay limited by conditions to TXT records with the configured _acme-challenge names and the exact delegation target names.',
   Route53ReadZones:
     'All hosted zones only when a certificate has no hostedZoneId (zone discovery).',
   Route53GetChange:
     'Change ids are created at run time by ChangeResourceRecordSets; route53 change ARNs cannot be known in advance.',
   NonResourceLevelReads:
-    'route53:ListHostedZonesByName, secretsmanager:BatchGetSecretValue/ListSecrets, elasticloadbalancing:Describe* and acm:ListCertificates support no resource-level permissions (Service Authorization Reference): IAM only accepts "*".',
+    'route53:ListHostedZonesByName, secretsmanager:BatchGetSecretValue/ListSecrets, elasticloadbalancing:Describe* (listeners, listener certificates, load balancers) and acm:ListCertificates support no resource-level permissions (Service Authorization Reference): IAM only accepts "*".',
   SecretsUnderPrefix:
     'Secrets are created at run time as <secretPrefix>/<certificate name> with a random suffix: the prefix is the narrowest ARN possible.',
   AcmImportTagged:
@@ -28,6 +28,8 @@ const WILDCARD_REASONS: Record<string, string> = {
     'A retired certificate is removed from the listeners it was deployed to, which the current configuration may no longer name; removal only (never add or modify), and the function removes only certificates carrying its own ownership tags.',
   RetireOwnAcmAnyRegion:
     "A retired certificate's ACM imports may be in regions the current configuration no longer uses; limited to certificates tagged ManagedBy=acme-renewer and AcmeRenewerCertificate=<secretPrefix>/* (aws:ResourceTag).",
+  VpcNetworkInterfaces:
+    'Lambda creates and deletes the network interfaces of a function in a VPC with the function role; ec2:DescribeNetworkInterfaces only works on "*" (Lambda Developer Guide, configuration-vpc); the actions are those of AWSLambdaVPCAccessExecutionRole without its logs:* on every log group.',
   ListenerCertificates:
     'Listener ARNs are the configured ones; only when they exceed the IAM policy size budget are they widened to their load balancers (or account and region).',
 };

@@ -56,6 +56,70 @@ export function challengeRecordPatterns(domains: readonly string[], budget = 300
   return render();
 }
 
+/** A DNS name as Route 53's normalized record names give it: lower case, no trailing dot. */
+export function normalizedName(name: string): string {
+  return name.trim().toLowerCase().replace(/\.$/, '');
+}
+
+/** True when `name` is `zone` or below it at a label boundary. */
+export function isInZone(name: string, zone: string): boolean {
+  const n = normalizedName(name);
+  const z = normalizedName(zone);
+  return n === z || n.endsWith(`.${z}`);
+}
+
+/**
+ * `StringLike` patterns for `route53:ChangeResourceRecordSetsNormalizedRecordNames` covering the
+ * record names the function writes: the `_acme-challenge` names of `domains` (merged as
+ * {@link challengeRecordPatterns} does) plus the exact `targets` of challenge delegations.
+ *
+ * Targets are any names in our zones, so a wildcard over them could cover records that are not
+ * challenge records: they stay exact, and the budget goes to them first. Only when the targets
+ * alone exceed `budget` are they merged at their deepest shared parent (`*.<parent>`, still
+ * TXT-only), which does cover other TXT names below that parent; if nothing can be merged the
+ * policy cannot be kept within IAM's size limits and this throws.
+ */
+export function recordNamePatterns(
+  domains: readonly string[],
+  targets: readonly string[],
+  budget = 3000,
+): string[] {
+  let exact = [...new Set(targets.map(normalizedName))];
+  // What the domains need at least (`_acme-challenge.*`), so the targets leave room for it.
+  const reserve = domains.length > 0 ? policyLength([`${CHALLENGE_PREFIX}*`]) : 0;
+  while (policyLength(exact) > budget - reserve) {
+    const merged = mergeDeepest(exact);
+    if (merged === undefined) {
+      throw new Error(
+        `the ${exact.length} challenge delegation targets take ${policyLength(exact)} characters of IAM policy, more than the ${budget - reserve} available: delegate to fewer, or to names below one shared parent`,
+      );
+    }
+    exact = merged;
+  }
+  const rest = budget - policyLength(exact);
+  const patterns = domains.length > 0 ? challengeRecordPatterns(domains, rest) : [];
+  return [...new Set([...patterns, ...exact])].sort();
+}
+
+/** Replaces the names below the deepest parent shared by two or more by `*.<parent>`. */
+function mergeDeepest(names: readonly string[]): string[] | undefined {
+  const counts = new Map<string, number>();
+  for (const name of names) {
+    for (let parent = parentOf(name); parent !== undefined; parent = parentOf(parent)) {
+      counts.set(parent, (counts.get(parent) ?? 0) + 1);
+    }
+  }
+  const best = [...counts.entries()]
+    .filter(([, count]) => count >= 2)
+    .sort(
+      ([a, ca], [b, cb]) =>
+        b.split('.').length - a.split('.').length || cb - ca || (a < b ? -1 : 1),
+    )[0];
+  if (best === undefined) return undefined;
+  const [parent] = best;
+  return [...new Set(names.map((n) => (n.endsWith(`.${parent}`) ? `*.${parent}` : n)))];
+}
+
 const LISTENER_ARN =
   /^(arn:[^:]+:elasticloadbalancing:[^:]+:\d{12}:listener\/)(app|net)\/([^/]+)\/([^/]+)\/[^/]+$/;
 

@@ -4,7 +4,7 @@
  * message the function would give. Values that are unresolved tokens (a zone or listener created
  * in the same app) are validated as placeholders and resolved by CloudFormation at deploy time.
  */
-import { Token } from 'aws-cdk-lib';
+import { type aws_events as events, Stack, Token } from 'aws-cdk-lib';
 import { parseConfig, type RenewerConfig, type RenewerConfigInput } from '../lambda/config.js';
 import type {
   CaRateLimits,
@@ -61,6 +61,20 @@ function rateLimitsDocument(limits: CaRateLimits): RateLimitsInput {
   };
 }
 
+/**
+ * `events.busName` for a bus: PutEvents takes a name (this account and region) or an ARN
+ * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html). A literal
+ * ARN is kept (it may name another account or region); a bus imported by name keeps its literal
+ * name (its ARN holds the partition token); a bus of this app is given by its ARN token.
+ */
+export function busIdentifier(bus: events.IEventBus): string {
+  if (!Token.isUnresolved(bus.eventBusArn)) return bus.eventBusArn;
+  const sameEnv =
+    bus.env.account === Stack.of(bus).account && bus.env.region === Stack.of(bus).region;
+  if (!Token.isUnresolved(bus.eventBusName) && sameEnv) return bus.eventBusName;
+  return bus.eventBusArn;
+}
+
 /** The configuration document (input form) the props describe. */
 export function documentFromProps(props: CertificateRenewerProps): RenewerConfigInput {
   return {
@@ -95,7 +109,35 @@ export function documentFromProps(props: CertificateRenewerProps): RenewerConfig
       ...(props.propagationTimeout === undefined
         ? {}
         : { propagationTimeoutSeconds: props.propagationTimeout.toSeconds({ integral: false }) }),
+      ...(props.zoneRoles === undefined
+        ? {}
+        : {
+            zoneRoles: Object.fromEntries(
+              Object.entries(props.zoneRoles).map(([zone, role]) => [
+                zone,
+                { roleArn: role.roleArn, externalId: role.externalId },
+              ]),
+            ),
+          }),
     },
+    ...(props.events === undefined
+      ? {}
+      : {
+          events: {
+            ...(props.events.enabled === undefined ? {} : { enabled: props.events.enabled }),
+            ...(props.events.bus === undefined ? {} : { busName: busIdentifier(props.events.bus) }),
+          },
+        }),
+    ...(props.verify === undefined
+      ? {}
+      : {
+          verify: {
+            ...(props.verify.enabled === undefined ? {} : { enabled: props.verify.enabled }),
+            ...(props.verify.interval === undefined
+              ? {}
+              : { intervalHours: props.verify.interval.toHours({ integral: false }) }),
+          },
+        }),
     ...(props.concurrency === undefined ? {} : { concurrency: props.concurrency }),
     ...(props.encryptionKey === undefined ? {} : { kmsKeyId: props.encryptionKey.keyArn }),
     ...(props.secretPrefix === undefined ? {} : { secretPrefix: props.secretPrefix }),
@@ -114,6 +156,10 @@ export function documentFromProps(props: CertificateRenewerProps): RenewerConfig
         ...(cert.acmCertificateArn === undefined
           ? {}
           : { acmCertificateArn: cert.acmCertificateArn }),
+        ...(cert.regions === undefined ? {} : { regions: cert.regions }),
+        ...(cert.challengeDelegations === undefined
+          ? {}
+          : { challengeDelegations: cert.challengeDelegations }),
         listeners: (cert.listeners ?? []).map((l, j) => {
           const what = `certificates[${i}] ("${cert.name}") listeners[${j}] listener / listenerArn`;
           const arn = pick(l.listener?.listenerArn, l.listenerArn, what);
@@ -145,6 +191,7 @@ function placeholderFor(path: string[], n: number): string {
   if (field === 'arn') {
     return `arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/token-placeholder/${n}/${n}`;
   }
+  if (field === 'roleArn') return `arn:aws:iam::000000000000:role/token-placeholder-${n}`;
   if (path.includes('domains')) return `token-placeholder-${n}.invalid`;
   return `token-placeholder-${n}`;
 }

@@ -5,7 +5,7 @@
 
 import type { aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { ArnFormat, Aws, aws_iam as iam, type aws_kms as kms, Stack } from 'aws-cdk-lib';
-import { challengeRecordPatterns, listenerResources } from './policy-patterns.js';
+import { listenerResources, recordNamePatterns } from './policy-patterns.js';
 import { STATE_TABLE_ACTIONS } from './state-table.js';
 
 /** Tags the function puts on the ACM certificates it imports. */
@@ -19,8 +19,36 @@ export const LEGACY_JOURNAL_SECRET = '_dns-journal';
 export interface RenewerPermissionsOptions {
   /** Hosted zone ids the function may change; `undefined` when any certificate uses zone discovery. */
   readonly hostedZoneIds: readonly string[] | undefined;
-  /** Every configured domain (the challenge record names derive from them). */
+  /**
+   * Domains whose `_acme-challenge.<domain>` record the function writes with its own role (not
+   * delegated, not in a zone of `dns.zoneRoles`).
+   */
   readonly domains: readonly string[];
+  /**
+   * Challenge delegation targets the function writes with its own role: named exactly.
+   * @default - none
+   */
+  readonly delegationTargets?: readonly string[];
+  /**
+   * Roles in DNS accounts the function assumes (`dns.zoneRoles`).
+   * @default - none
+   */
+  readonly zoneRoleArns?: readonly string[];
+  /**
+   * ARN of the bus the function publishes its events to.
+   * @default - no events
+   */
+  readonly eventBusArn?: string;
+  /**
+   * The function looks its listeners' load balancers up to connect to them over TLS.
+   * @default false
+   */
+  readonly verifyListeners?: boolean;
+  /**
+   * The function runs in a VPC: Lambda manages its network interfaces with the function's role.
+   * @default false
+   */
+  readonly inVpc?: boolean;
   readonly secretPrefix: string;
   /** ARN of the state table (item actions only). */
   readonly stateTableArn: string;
@@ -59,20 +87,30 @@ export function grantRenewerPermissions(
   // This deployment's certificates carry AcmeRenewerCertificate=<secretPrefix>/<name>: another
   // renewer in the account (another prefix) cannot re-import or delete them, nor they its own.
   const ownCertificates = `${options.secretPrefix}/*`;
+  const targets = options.delegationTargets ?? [];
+  // Nothing to write with the own role (every zone is another account's): no change permission.
+  const ownWrites = options.domains.length > 0 || targets.length > 0;
   const statements = [
-    new iam.PolicyStatement({
-      sid: 'Route53ChallengeRecords',
-      actions: ['route53:ChangeResourceRecordSets'],
-      resources: zones,
-      conditions: {
-        'ForAllValues:StringLike': {
-          'route53:ChangeResourceRecordSetsNormalizedRecordNames': challengeRecordPatterns(
-            options.domains,
-          ),
-        },
-        'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'] },
-      },
-    }),
+    ...(ownWrites
+      ? [
+          new iam.PolicyStatement({
+            sid: 'Route53ChallengeRecords',
+            actions: ['route53:ChangeResourceRecordSets'],
+            resources: zones,
+            conditions: {
+              'ForAllValues:StringLike': {
+                'route53:ChangeResourceRecordSetsNormalizedRecordNames': recordNamePatterns(
+                  options.domains,
+                  targets,
+                ),
+              },
+              'ForAllValues:StringEquals': {
+                'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
+              },
+            },
+          }),
+        ]
+      : []),
     new iam.PolicyStatement({
       sid: 'Route53ReadZones',
       actions: ['route53:GetHostedZone', 'route53:ListResourceRecordSets'],
@@ -98,6 +136,10 @@ export function grantRenewerPermissions(
         'secretsmanager:ListSecrets',
         'elasticloadbalancing:DescribeListeners',
         'elasticloadbalancing:DescribeListenerCertificates',
+        // The TLS check connects to the listener's load balancer by its DNS name.
+        ...(options.verifyListeners && options.listenerArns.length > 0
+          ? ['elasticloadbalancing:DescribeLoadBalancers']
+          : []),
         'acm:ListCertificates',
       ],
       resources: ['*'],
@@ -213,6 +255,50 @@ export function grantRenewerPermissions(
         conditions: {
           StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
         },
+      }),
+    );
+  }
+  if (options.eventBusArn !== undefined) {
+    // PutEvents' resource is the event bus
+    // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_eventbridge.html).
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'PublishEvents',
+        actions: ['events:PutEvents'],
+        resources: [options.eventBusArn],
+      }),
+    );
+  }
+  const roleArns = [...new Set(options.zoneRoleArns ?? [])];
+  if (roleArns.length > 0) {
+    // The external ID is checked by the trust policy in the DNS account (sts:ExternalId is a
+    // condition key of the role's trust policy), not here: here only which roles.
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'AssumeDnsZoneRoles',
+        actions: ['sts:AssumeRole'],
+        resources: roleArns,
+      }),
+    );
+  }
+  if (options.inVpc) {
+    // CDK attaches AWSLambdaVPCAccessExecutionRole only to a role it creates for the function;
+    // this role is our own, so its ENI actions (without that policy's logs:* on every log group)
+    // are granted here. Lambda's guide: ec2:DescribeNetworkInterfaces "only works if it's allowed
+    // on all resources" (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html;
+    // the managed policy: https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html).
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'VpcNetworkInterfaces',
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
       }),
     );
   }

@@ -137,6 +137,21 @@ export class RenewerStack extends Stack {
         ? {}
         : { propagationResolvers: config.dns.propagationResolvers }),
       propagationTimeout: Duration.seconds(config.dns.propagationTimeoutSeconds),
+      zoneRoles: config.dns.zoneRoles,
+      events: {
+        enabled: config.events.enabled,
+        ...(config.events.busName === 'default'
+          ? {}
+          : {
+              bus: config.events.busName.startsWith('arn:')
+                ? events.EventBus.fromEventBusArn(this, 'EventBus', config.events.busName)
+                : events.EventBus.fromEventBusName(this, 'EventBus', config.events.busName),
+            }),
+      },
+      verify: {
+        enabled: config.verify.enabled,
+        interval: Duration.hours(config.verify.intervalHours),
+      },
       concurrency: config.concurrency,
       secretPrefix: config.secretPrefix,
       ...(kmsKeyId === undefined
@@ -149,6 +164,8 @@ export class RenewerStack extends Stack {
         keyType: c.keyType,
         ...(c.profile === undefined ? {} : { profile: c.profile }),
         ...(c.acmCertificateArn === undefined ? {} : { acmCertificateArn: c.acmCertificateArn }),
+        regions: c.regions,
+        challengeDelegations: c.challengeDelegations,
         listeners: c.listeners.map((l) => ({ listenerArn: l.arn, mode: l.mode })),
       })),
       ...(props.scheduleExpression === undefined

@@ -27,6 +27,7 @@ import { type RunDependencies, run } from './core/run.js';
 import type { RunReport } from './core/work.js';
 import { AcmDeployer } from './deploy/acm.js';
 import { ListenerDeployer } from './deploy/listeners.js';
+import { addressResolver, checkServed } from './deploy/served.js';
 import { cnameResolver, DelegationCheck } from './dns/delegation.js';
 import { Route53Dns01Solver } from './dns/route53-solver.js';
 import { EventPublisher } from './events/renewal-events.js';
@@ -151,6 +152,7 @@ export function dependencies(): Omit<RunDependencies, 'remainingMs'> {
     logger,
     onThrottle,
   });
+  const resolveAddresses = addressResolver(config.dns.propagationResolvers);
   // Public DNS as the CA sees it: the configured resolvers, else the system's.
   const delegations = config.certificates.some(
     (c) => Object.keys(c.challengeDelegations).length > 0,
@@ -168,6 +170,11 @@ export function dependencies(): Omit<RunDependencies, 'remainingMs'> {
     ...(config.events.enabled
       ? { events: new EventPublisher({ client: clients.events, logger }) }
       : {}),
+    checkServed: (targets) =>
+      checkServed(targets, {
+        resolve: resolveAddresses,
+        inVpc: process.env.RENEWER_IN_VPC === 'true',
+      }),
     acm,
     listeners: new ListenerDeployer({
       clientFor: clients.elbv2,

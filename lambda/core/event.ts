@@ -18,6 +18,8 @@ export interface RunRequest {
   trigger: 'scheduled' | 'manual';
   /** Certificates no longer configured to retire (detach, delete from ACM, delete the secret). */
   retire?: string[];
+  /** Check every listener over TLS now, whatever `verify.intervalHours` says. */
+  verify?: boolean;
 }
 
 export class InvalidEventError extends Error {
@@ -27,7 +29,7 @@ export class InvalidEventError extends Error {
   }
 }
 
-const MANUAL_KEYS = new Set(['certificates', 'force', 'dryRun', 'retire']);
+const MANUAL_KEYS = new Set(['certificates', 'force', 'dryRun', 'retire', 'verify']);
 
 /** Longest rendering of one unknown key or name (a key, too, can be a megabyte). */
 const KEY_EXCERPT = 40;
@@ -72,10 +74,10 @@ export function parseEvent(event: unknown): RunRequest {
   const unknown = Object.keys(record).filter((key) => !MANUAL_KEYS.has(key));
   if (unknown.length > 0) {
     throw new InvalidEventError(
-      `invalid event: unknown field(s) ${listExcerpt(unknown, 5, KEY_EXCERPT)}; allowed: "certificates" (list of names), "force" (true/false), "dryRun" (true/false), "retire" (list of names no longer configured)`,
+      `invalid event: unknown field(s) ${listExcerpt(unknown, 5, KEY_EXCERPT)}; allowed: "certificates" (list of names), "force" (true/false), "dryRun" (true/false), "retire" (list of names no longer configured), "verify" (true/false)`,
     );
   }
-  for (const key of ['force', 'dryRun'] as const) {
+  for (const key of ['force', 'dryRun', 'verify'] as const) {
     if (record[key] !== undefined && typeof record[key] !== 'boolean') {
       throw new InvalidEventError(
         `invalid event: "${key}" must be true or false; got ${excerpt(record[key])}`,
@@ -105,6 +107,7 @@ export function parseEvent(event: unknown): RunRequest {
     ...(retire ? { retire: [...new Set(retire as string[])] } : {}),
     force: record.force === true,
     dryRun: record.dryRun === true,
+    ...(record.verify === true ? { verify: true } : {}),
     trigger: 'manual',
   };
 }

@@ -10,6 +10,7 @@ import type { AcmeOrders } from '../acme/orders.js';
 import type { CertificateConfig, RenewerConfig } from '../config.js';
 import type { AcmDeployer } from '../deploy/acm.js';
 import type { ListenerDeployer, ListenerView } from '../deploy/listeners.js';
+import type { ServedResult, ServedTarget } from '../deploy/served.js';
 import {
   type CertificateEventContext,
   type EventPublisher,
@@ -17,6 +18,7 @@ import {
 } from '../events/renewal-events.js';
 import { MetricName } from '../observability.js';
 import type { SecretsStore, StoredState } from '../store/secrets-store.js';
+import { realSleep } from './backoff.js';
 import { type CaSettings, configuredCas, issuingCa } from './cas.js';
 import { checkStored } from './check-stored.js';
 import { deployAll } from './deploy.js';
@@ -48,6 +50,7 @@ import { claimPrefix, type PrefixOwner } from './prefix-owner.js';
 import { observeRenewalInfo, scheduleFirstAriCheck } from './renewal-info.js';
 import { compactReport, emitMetrics, toResult } from './report.js';
 import type { Dns01Solver } from './types.js';
+import { verifyServed } from './verify.js';
 import { active, type CertificateResult, fail, type RunReport, type Work } from './work.js';
 
 export interface RunDependencies {
@@ -96,6 +99,13 @@ export interface RunDependencies {
    * @default - no events
    */
   events?: Pick<EventPublisher, 'publish'>;
+  /**
+   * TLS handshakes with the listeners' load balancers (config `verify`).
+   * @default - nothing is checked over TLS
+   */
+  checkServed?: (targets: ServedTarget[]) => Promise<ServedResult[]>;
+  /** @default - a real timer */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** A run that ended with failed certificates; the message names each one and why. */
@@ -406,6 +416,23 @@ async function runLocked(
     ],
     ...(request.dryRun ? { dryRun: true as const } : {}),
   };
+  if (!request.dryRun && deps.checkServed) {
+    await verifyServed(
+      {
+        config,
+        listeners: deps.listeners,
+        views,
+        check: deps.checkServed,
+        force: request.verify === true,
+        now,
+        logger,
+        ...(deps.metrics ? { metrics: deps.metrics } : {}),
+        sleep: deps.sleep ?? realSleep,
+      },
+      works,
+      report.results,
+    );
+  }
   if (!request.dryRun) {
     if (config.acme.ari && deps.caInfo) scheduleFirstAriCheck(works, deps.caInfo, now);
     await remember(deps, works, report, runId, now, cas[0]?.directoryUrl ?? '');

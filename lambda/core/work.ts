@@ -35,6 +35,12 @@ export interface CertificateResult {
   renewAt?: string;
   /** ISO 8601: a CA asked us to wait until then; no run orders it before. */
   retryAfter?: string;
+  /**
+   * Checked over TLS in this run: true when every listener was seen serving this serial, false
+   * when one served another (the reason says which); absent when not checked (not due, or not
+   * reachable: the reason says why).
+   */
+  verified?: boolean;
 }
 
 export interface RunReport {

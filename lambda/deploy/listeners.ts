@@ -9,6 +9,7 @@ import {
   type Certificate,
   DescribeListenerCertificatesCommand,
   DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
   type ElasticLoadBalancingV2Client,
   type Listener,
   ModifyListenerCommand,
@@ -61,6 +62,17 @@ export interface ListenerView {
   defaultCertificateArn?: string;
   /** Additional (non-default) certificates, used through SNI. */
   certificateArns: string[];
+  /** The listener's port (for the TLS check of what it serves). */
+  port?: number;
+  /** ARN of its load balancer. */
+  loadBalancerArn?: string;
+}
+
+/** Where a load balancer answers: for the TLS check of what its listeners serve. */
+export interface LoadBalancerInfo {
+  dnsName: string;
+  /** `internet-facing` or `internal`. */
+  scheme: string;
 }
 
 /** What one listener should serve, over every configured certificate that names it. */
@@ -597,7 +609,49 @@ export class ListenerDeployer {
       loadBalancerType: loadBalancerTypeOf(arn),
       ...(defaultCertificateArn ? { defaultCertificateArn } : {}),
       certificateArns: [...additional],
+      ...(listener.Port !== undefined ? { port: listener.Port } : {}),
+      ...(listener.LoadBalancerArn ? { loadBalancerArn: listener.LoadBalancerArn } : {}),
     };
+  }
+
+  /**
+   * DNS name and scheme of load balancers, 20 ARNs per DescribeLoadBalancers call ("Maximum
+   * number of 20 items" for LoadBalancerArns:
+   * https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeLoadBalancers.html).
+   * A batch that fails leaves its load balancers out (the TLS check reports them not checked).
+   */
+  async loadBalancers(arns: string[]): Promise<Map<string, LoadBalancerInfo>> {
+    const out = new Map<string, LoadBalancerInfo>();
+    const byRegion = new Map<string, string[]>();
+    for (const arn of new Set(arns)) {
+      const region = arn.split(':')[3] ?? '';
+      byRegion.set(region, [...(byRegion.get(region) ?? []), arn]);
+    }
+    await Promise.all(
+      [...byRegion].flatMap(([region, list]) =>
+        chunks(list, DESCRIBE_BATCH).map(async (batch) => {
+          try {
+            const output = await this.send(region, 'DescribeLoadBalancers', (client) =>
+              client.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: batch })),
+            );
+            for (const lb of output.LoadBalancers ?? []) {
+              if (lb.LoadBalancerArn && lb.DNSName)
+                out.set(lb.LoadBalancerArn, {
+                  dnsName: lb.DNSName,
+                  scheme: lb.Scheme ?? 'internet-facing',
+                });
+            }
+          } catch (error) {
+            this.logger.warn('load balancers not described; their TLS check is skipped', {
+              region,
+              count: batch.length,
+              error: (error as Error).message,
+            });
+          }
+        }),
+      ),
+    );
+    return out;
   }
 
   private send<T>(

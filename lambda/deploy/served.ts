@@ -3,8 +3,11 @@
  * name of a certificate domain, reading the serial of the leaf it presents. No HTTP request is
  * sent; the connection closes as soon as the handshake is done.
  */
+import { promises as dns } from 'node:dns';
+import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { mapLimit } from '../core/limit.js';
+import { type HostLookup, systemLookup, toDnsServers } from '../dns/propagation.js';
 
 /** One handshake to make: a listener's load balancer, its port, and the SNI name to send. */
 export interface ServedTarget {
@@ -170,4 +173,30 @@ export async function checkServed(
   options: CheckServedOptions,
 ): Promise<ServedResult[]> {
   return mapLimit(targets, options.concurrency ?? 8, (target) => checkOne(target, options));
+}
+
+/**
+ * Resolves load balancer names the way {@link checkServed} needs: A records from `entries`
+ * (config `dns.propagationResolvers`, `host[:port]`) when given, else the system resolver (in a
+ * VPC that is the VPC's, which also answers internal load balancers).
+ */
+export function addressResolver(
+  entries: string[] | undefined,
+  lookup: HostLookup = systemLookup,
+): (host: string) => Promise<string[]> {
+  if (entries === undefined || entries.length === 0) {
+    return async (host) => (await lookup(host)).filter((a) => isIP(a) === 4);
+  }
+  let ready: Promise<dns.Resolver> | undefined;
+  return async (host) => {
+    ready ??= (async () => {
+      const resolver = new dns.Resolver({ timeout: 2_000, tries: 2 });
+      resolver.setServers((await toDnsServers(entries, lookup)).map((s) => s.address));
+      return resolver;
+    })();
+    ready.catch(() => {
+      ready = undefined;
+    });
+    return (await ready).resolve4(host);
+  };
 }

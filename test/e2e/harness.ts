@@ -40,6 +40,7 @@ export interface ResultLine {
   serial?: string;
   notAfter?: string;
   error?: string;
+  verified?: boolean;
 }
 
 /** One parsed structured log line (EMF metric lines are excluded). */

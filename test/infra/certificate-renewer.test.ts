@@ -79,7 +79,9 @@ describe('CertificateRenewer function', () => {
         rateLimits: {},
       },
       renewal: {},
-      dns: { propagationTimeoutSeconds: 180 },
+      dns: { propagationTimeoutSeconds: 180, zoneRoles: {} },
+      events: { enabled: true, busName: 'default' },
+      verify: { enabled: true, intervalHours: 24 },
       concurrency: 20,
       secretPrefix: 'acme-renewer',
       certificates: [
@@ -89,6 +91,8 @@ describe('CertificateRenewer function', () => {
           hostedZoneId: 'Z0123456789ABC',
           keyType: 'ec-p256',
           listeners: [{ arn: listenerArn(1, 1), mode: 'default' }],
+          regions: [],
+          challengeDelegations: {},
         },
       ],
     });

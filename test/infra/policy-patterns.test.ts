@@ -3,6 +3,7 @@ import {
   challengeRecordName,
   challengeRecordPatterns,
   listenerResources,
+  recordNamePatterns,
 } from '../../infra/policy-patterns.js';
 import { scheduleInterval } from '../../infra/schedule-interval.js';
 import { listenerArn } from './helpers.js';
@@ -74,5 +75,35 @@ describe('scheduleInterval', () => {
   it('cannot read schedules restricted to some days', () => {
     expect(scheduleInterval('cron(0 4 ? * MON-FRI *)')).toBeUndefined();
     expect(scheduleInterval('cron(0 4 1 * ? *)')).toBeUndefined();
+  });
+});
+
+describe('recordNamePatterns', () => {
+  it('names delegation targets exactly, next to the challenge names of the other domains', () => {
+    expect(
+      recordNamePatterns(['www.example.com'], ['Customer.Acme.Example.com.', 'b.acme.example.com']),
+    ).toEqual([
+      '_acme-challenge.www.example.com',
+      'b.acme.example.com',
+      'customer.acme.example.com',
+    ]);
+  });
+
+  it('merges the domains first and keeps the targets exact while the targets fit', () => {
+    const domains = ['a.example.org', 'b.example.org', 'c.example.org'];
+    const targets = ['x.acme.example.com', 'y.acme.example.com'];
+    expect(recordNamePatterns(domains, targets, 90)).toEqual([
+      '_acme-challenge.*.example.org',
+      'x.acme.example.com',
+      'y.acme.example.com',
+    ]);
+  });
+
+  it('widens targets to their deepest shared parent only when they alone exceed the budget (covering other TXT names there)', () => {
+    const targets = ['one.acme.example.com', 'two.acme.example.com', 'three.acme.example.com'];
+    expect(recordNamePatterns([], targets, 40)).toEqual(['*.acme.example.com']);
+    expect(() => recordNamePatterns([], ['a.example.com', 'b.example.org'], 20)).toThrow(
+      /challenge delegation targets take 32 characters of IAM policy, more than the 20 available/,
+    );
   });
 });

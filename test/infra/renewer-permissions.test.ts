@@ -100,6 +100,7 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
         'secretsmanager:ListSecrets',
         'elasticloadbalancing:DescribeListeners',
         'elasticloadbalancing:DescribeListenerCertificates',
+        'elasticloadbalancing:DescribeLoadBalancers',
         'acm:ListCertificates',
       ],
       Resource: ['*'],
@@ -266,6 +267,7 @@ describe('CertificateRenewer IAM (zones and listeners given)', () => {
       'StateTable',
       'ListenerCertificates',
       'SecretsKmsKey',
+      'PublishEvents',
       ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
     ]);
   });

@@ -55,7 +55,18 @@ const everyField = {
     },
   },
   renewal: { renewBeforeDays: 20 },
-  dns: { propagationResolvers: ['1.1.1.1:53', '8.8.8.8'], propagationTimeoutSeconds: 120 },
+  dns: {
+    propagationResolvers: ['1.1.1.1:53', '8.8.8.8'],
+    propagationTimeoutSeconds: 120,
+    zoneRoles: {
+      'dns.example.org': {
+        roleArn: 'arn:aws:iam::444455556666:role/acme-dns',
+        externalId: 'ext-1',
+      },
+    },
+  },
+  events: { enabled: true, busName: 'certificates' },
+  verify: { enabled: false, intervalHours: 6 },
   concurrency: 5,
   kmsKeyId: KEY_ARN,
   secretPrefix: 'certs/prod',
@@ -67,6 +78,8 @@ const everyField = {
       profile: 'classic',
       acmCertificateArn:
         'arn:aws:acm:eu-west-1:111122223333:certificate/0f0e0d0c-1234-4abc-8def-001122334455',
+      regions: ['us-east-1'],
+      challengeDelegations: { 'archive.example.net': 'archive-example-net.dns.example.org' },
     },
   ],
 };
