@@ -1,6 +1,6 @@
 /**
- * The renewer's three alarms: a failed run, a certificate close to expiry, and no successful run
- * within two schedule periods. Metric names come from lambda/observability.ts (the function
+ * The renewer's alarms: a failed run, a certificate close to expiry, no successful run within
+ * two schedule periods, and a listener seen serving another certificate than the stored one. Metric names come from lambda/observability.ts (the function
  * emits them with Powertools Metrics, dimension `service`).
  */
 import {
@@ -31,6 +31,8 @@ export class RenewerAlarms extends Construct {
   public readonly expiry: cloudwatch.Alarm;
   /** No run succeeded within two schedule periods (missing data is breaching). */
   public readonly missedRun: cloudwatch.Alarm;
+  /** A TLS check saw a listener serve another serial than the stored one. */
+  public readonly servedMismatch: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: RenewerAlarmsProps) {
     super(scope, id);
@@ -79,7 +81,17 @@ export class RenewerAlarms extends Construct {
       datapointsToAlarm: 2,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
+    this.servedMismatch = new cloudwatch.Alarm(this, 'ServedMismatch', {
+      alarmDescription: `A load balancer serves another certificate than the one ${name} stored (TLS check): the ServedMismatch metric per Certificate and the run report's "verified": false line name the listener and the serials.`,
+      metric: metric(MetricName.ServedMismatches, 'Maximum'),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      // Published only by runs that checked a listener.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     const action = new actions.SnsAction(props.topic);
-    for (const alarm of [this.failedRun, this.expiry, this.missedRun]) alarm.addAlarmAction(action);
+    for (const alarm of [this.failedRun, this.expiry, this.missedRun, this.servedMismatch])
+      alarm.addAlarmAction(action);
   }
 }

@@ -27,4 +27,9 @@ export const MetricName = {
    * check saw the stored one (absent when nothing was checked).
    */
   ServedMismatch: 'ServedMismatch',
+  /**
+   * Certificates a listener was seen serving another serial for, in this run (no certificate
+   * dimension; published when the run checked any listener over TLS).
+   */
+  ServedMismatches: 'ServedMismatches',
 } as const;

@@ -111,6 +111,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_EC2_METADATA_DISABLED: 'true',
+      // Lambda runs Node 24; this machine's Node 20 would get the SDK's support notice on stderr.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       AWS_ENDPOINT_URL_ROUTE_53: emulator.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator.url,
       AWS_ENDPOINT_URL_ACM: emulator.url,

@@ -39,6 +39,10 @@ interface Sample {
   throttled: number;
   maxRssMb: number;
   actions: Record<string, number>;
+  /** TLS handshakes of the served-certificate check (`run finished`). */
+  tlsHandshakes: number;
+  /** PutEvents requests (`run finished`). */
+  eventCalls: number;
 }
 
 function median(values: number[]): number {
@@ -54,6 +58,15 @@ function runStats(outcome: InvokeOutcome): { acmeRequests: number; ariRequests: 
     return { acmeRequests: parsed.acmeRequests ?? 0, ariRequests: parsed.ariRequests ?? 0 };
   }
   return { acmeRequests: Number.NaN, ariRequests: Number.NaN };
+}
+
+function runFinished(outcome: InvokeOutcome): { tlsHandshakes: number; eventCalls: number } {
+  for (const line of outcome.lines) {
+    if (!line.includes('"run finished"')) continue;
+    const parsed = JSON.parse(line) as { tlsHandshakes?: number; eventCalls?: number };
+    return { tlsHandshakes: parsed.tlsHandshakes ?? 0, eventCalls: parsed.eventCalls ?? 0 };
+  }
+  return { tlsHandshakes: Number.NaN, eventCalls: Number.NaN };
 }
 
 function sample(cloud: LocalCloud, outcome: InvokeOutcome): Sample {
@@ -81,6 +94,7 @@ function sample(cloud: LocalCloud, outcome: InvokeOutcome): Sample {
     throttled: calls.filter((c) => c.errorCode !== undefined && THROTTLING.has(c.errorCode)).length,
     maxRssMb: Math.round(outcome.maxRssKb / 1024),
     actions,
+    ...runFinished(outcome),
   };
 }
 
@@ -205,10 +219,27 @@ async function main(): Promise<void> {
         'Route 53 changes',
         'zones',
         'throttled',
+        'TLS handshakes',
+        'PutEvents',
         'peak RSS MB',
       ]),
   );
-  console.log(row(['---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
+  console.log(
+    row([
+      '---:',
+      '---',
+      '---:',
+      '---:',
+      '---:',
+      '---:',
+      '---:',
+      '---:',
+      '---:',
+      '---:',
+      '---:',
+      '---:',
+    ]),
+  );
   for (const { n, zones, issue, idle, ariDue } of results) {
     for (const [label, samples] of [
       ['issue', issue],
@@ -226,6 +257,8 @@ async function main(): Promise<void> {
           med(samples, (s) => s.changeBatches),
           Math.min(n, zones),
           med(samples, (s) => s.throttled),
+          med(samples, (s) => s.tlsHandshakes),
+          med(samples, (s) => s.eventCalls),
           med(samples, (s) => s.maxRssMb),
         ]),
       );

@@ -416,8 +416,10 @@ async function runLocked(
     ],
     ...(request.dryRun ? { dryRun: true as const } : {}),
   };
+  let tlsHandshakes = 0;
+  let eventCalls = 0;
   if (!request.dryRun && deps.checkServed) {
-    await verifyServed(
+    tlsHandshakes = await verifyServed(
       {
         config,
         listeners: deps.listeners,
@@ -446,7 +448,7 @@ async function runLocked(
       }
     }
     if (deps.metrics) emitMetrics(deps.metrics, works, report, now, orphans);
-    if (config.events.enabled && deps.events) await publishEvents(deps, works, report);
+    if (config.events.enabled && deps.events) eventCalls = await publishEvents(deps, works, report);
   }
   for (const work of works) {
     const result = report.results.find((r) => r.name === work.cert.name);
@@ -460,6 +462,8 @@ async function runLocked(
   logger.info('run finished', {
     runId,
     failed: failed.length,
+    tlsHandshakes,
+    eventCalls,
     actions: report.results.reduce<Record<string, number>>((acc, r) => {
       acc[r.action] = (acc[r.action] ?? 0) + 1;
       return acc;
@@ -486,7 +490,7 @@ async function publishEvents(
   deps: RunDependencies,
   works: Work[],
   report: RunReport,
-): Promise<void> {
+): Promise<number> {
   const certificates: Record<string, CertificateEventContext> = {};
   for (const work of works) {
     const stored = work.served ?? work.deployed ?? work.state.current;
@@ -501,7 +505,7 @@ async function publishEvents(
     busName: deps.config.events.busName,
     certificates,
   });
-  if (entries.length === 0 || !deps.events) return;
+  if (entries.length === 0 || !deps.events) return 0;
   const outcome = await deps.events.publish(entries);
   const log =
     outcome.failed > 0 ? deps.logger.warn.bind(deps.logger) : deps.logger.info.bind(deps.logger);
@@ -516,6 +520,7 @@ async function publishEvents(
     deps.metrics.addMetric(MetricName.EventsFailed, MetricUnit.Count, outcome.failed);
     deps.metrics.publishStoredMetrics();
   }
+  return outcome.calls;
 }
 
 /** Observes one certificate and decides what the run does with it. */

@@ -69,7 +69,10 @@ function dueReason(
   if (!ctx.config.verify.enabled) return undefined;
   if (work.schedule.verifiedSerial !== serial) return 'not yet seen served';
   const at = Date.parse(String(work.schedule.verifiedAt ?? ''));
-  const interval = ctx.config.verify.intervalHours * 3_600_000;
+  // A tenth of the interval (at most an hour) of slack: runs start a few seconds apart from one
+  // day to the next, and a check due at 24 h must not slip to the run after.
+  const hours = ctx.config.verify.intervalHours * 3_600_000;
+  const interval = hours - Math.min(hours / 10, 3_600_000);
   if (!Number.isFinite(at) || ctx.now.getTime() - at >= interval) return 'interval';
   return undefined;
 }
@@ -194,7 +197,12 @@ export async function verifyServed(
     }
   }
 
-  for (const c of checked) record(ctx, c, outcomes.get(c) ?? []);
+  let wrong = 0;
+  for (const c of checked) if (record(ctx, c, outcomes.get(c) ?? [])) wrong++;
+  if (ctx.metrics && checked.length > 0) {
+    ctx.metrics.addMetric(MetricName.ServedMismatches, MetricUnit.Count, wrong);
+    ctx.metrics.publishStoredMetrics();
+  }
   ctx.logger.info('tls check done', {
     certificates: checked.length,
     handshakes,
@@ -211,8 +219,11 @@ function mismatches(results: ServedResult[], serial: string): ServedResult[] {
   return results.filter((r) => isMismatch(r, serial));
 }
 
-/** Writes one certificate's outcome into its result, schedule, log and metric. */
-function record(ctx: VerifyContext, c: Candidate, results: ServedResult[]): void {
+/**
+ * Writes one certificate's outcome into its result, schedule, log and metric.
+ * @returns whether a listener served another serial
+ */
+function record(ctx: VerifyContext, c: Candidate, results: ServedResult[]): boolean {
   const wrong = mismatches(results, c.serial);
   const served = results.filter((r) => r.outcome === 'served').length;
   const notes = [
@@ -256,4 +267,5 @@ function record(ctx: VerifyContext, c: Candidate, results: ServedResult[]): void
     ctx.metrics.addMetric(MetricName.ServedMismatch, MetricUnit.Count, wrong.length > 0 ? 1 : 0);
     ctx.metrics.publishStoredMetrics();
   }
+  return wrong.length > 0;
 }

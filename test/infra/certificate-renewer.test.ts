@@ -279,8 +279,21 @@ describe('CertificateRenewer alarms', () => {
     });
   });
 
+  it('alarms when a TLS check saw a listener serve another certificate', () => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ServedMismatches',
+      Namespace: 'AcmeRenewer',
+      Dimensions: [{ Name: 'service', Value: 'acme-renewer' }],
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: topicAction,
+    });
+  });
+
   it('notifies a new SSL-only topic with the e-mail subscribed', () => {
-    s.template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    s.template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     s.template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'oncall@example.com',
