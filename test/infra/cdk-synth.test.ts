@@ -27,6 +27,6 @@ describe('npx cdk synth (what CI and operators run)', () => {
     };
     const types = Object.values(template.Resources).map((r) => r.Type);
     expect(types).toContain('AWS::Lambda::Function');
-    expect(types.filter((t) => t === 'AWS::CloudWatch::Alarm')).toHaveLength(3);
+    expect(types.filter((t) => t === 'AWS::CloudWatch::Alarm')).toHaveLength(4);
   }, 120_000);
 });
