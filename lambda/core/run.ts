@@ -430,6 +430,7 @@ async function runLocked(
         logger,
         ...(deps.metrics ? { metrics: deps.metrics } : {}),
         sleep: deps.sleep ?? realSleep,
+        remainingMs: scope.remainingMs,
       },
       works,
       report.results,

@@ -29,6 +29,11 @@ export const WILDCARD_PROBE_LABEL = 'acme-renewer-check';
 export const MISMATCH_RETRIES = 3;
 /** ...this long apart (ELB takes a few seconds to pick up a re-import or a new binding). */
 export const MISMATCH_RETRY_MS = 5_000;
+/**
+ * The check starts only with this much of the Lambda's time left: at most 100 handshakes of 5 s,
+ * 8 at a time, and the mismatch retries, with room for the schedules and the report after it.
+ */
+export const VERIFY_RESERVE_MS = 120_000;
 /** Mismatches a result's reason spells out; the rest are counted. */
 const SHOWN = 3;
 
@@ -45,6 +50,8 @@ export interface VerifyContext {
   logger: Logger;
   metrics?: Metrics;
   sleep: (ms: number) => Promise<void>;
+  /** Milliseconds left before the Lambda is cut off. */
+  remainingMs: () => number;
 }
 
 /** The SNI names a certificate is checked with: its domains, a wildcard as a name it covers. */
@@ -109,6 +116,14 @@ export async function verifyServed(
     if (why) candidates.push({ work, result, serial, why, targets: [], notChecked: [] });
   }
   if (candidates.length === 0) return 0;
+  if (ctx.remainingMs() < VERIFY_RESERVE_MS) {
+    // Saving the schedules and the report matters more than the proof: the next run checks.
+    ctx.logger.warn('tls check skipped: too little time left', {
+      remainingMs: ctx.remainingMs(),
+      certificates: candidates.length,
+    });
+    return 0;
+  }
   // Changed certificates first, then those checked longest ago.
   candidates.sort(
     (a, b) =>

@@ -86,6 +86,7 @@ function context(
     force: false,
     now: NOW,
     logger,
+    remainingMs: () => 600_000,
     sleep: async (ms) => {
       sleeps.push(ms);
     },
@@ -233,6 +234,20 @@ describe('verifyServed', () => {
     expect(handshakes).toBe(MAX_HANDSHAKES_PER_RUN);
     for (let i = 70; i < 80; i++) expect(results[i]?.verified).toBe(true);
     expect(results.filter((r) => r.verified === true)).toHaveLength(50);
+  });
+
+  it('skips the check when the Lambda has too little time left (the schedules are saved first)', async () => {
+    // Arrange
+    const { ctx, batches } = context(() => 'ab01', { remainingMs: () => 60_000 });
+    const results = [result('www', 'renewed')];
+
+    // Act
+    const handshakes = await verifyServed(ctx, [work('www', [1])], results);
+
+    // Assess
+    expect(handshakes).toBe(0);
+    expect(batches).toEqual([]);
+    expect(results[0]?.verified).toBeUndefined();
   });
 
   it('skips failed, deferred and listener-less certificates', async () => {
