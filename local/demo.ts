@@ -24,6 +24,9 @@ function printReport(outcome: InvokeOutcome): void {
   for (const r of outcome.report?.results ?? []) {
     console.log(`  ${r.name}: ${bold(String(r.action))} - ${r.reason}`);
     if (r.serial) console.log(`    serial ${r.serial}, expires ${r.notAfter}`);
+    // The TLS check: the emulated load balancer really served this serial by SNI.
+    if (r.verified !== undefined)
+      console.log(`    served over TLS: ${r.verified ? 'yes (verified)' : 'NO, another serial'}`);
   }
   console.log(`  (${outcome.durationMs} ms in the function process)`);
 }
