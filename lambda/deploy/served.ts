@@ -49,9 +49,14 @@ export interface CheckServedOptions {
 
 const INTERNAL_REASON = 'internal load balancer: place the function in the VPC to check it';
 
-/** The serial form the certificate store keeps: lower-case hex, no separators. */
+/**
+ * A serial as a comparable number: lower-case hex, no separators, no leading zeros (a serial is
+ * an integer; whether a leading zero octet is printed depends on the tool: DER adds one when the
+ * high bit is set, and the stored form keeps what `X509Certificate.serialNumber` printed).
+ */
 export function normaliseSerial(serial: string): string {
-  return serial.toLowerCase().replace(/[^0-9a-f]/g, '');
+  const hex = serial.toLowerCase().replace(/[^0-9a-f]/g, '');
+  return hex.replace(/^0+(?=.)/, '');
 }
 
 class Unreachable extends Error {

@@ -181,7 +181,7 @@ describe('configuration from the context', () => {
         acmeRenewerDeployment: { alarmEmail: 'nope', memorySize: 64 },
       }),
     ).toThrow(
-      'context "acmeRenewerDeployment" is invalid:\n- alarmEmail: must be an e-mail address\n- memorySize: Too small: expected number to be >=128',
+      'context "acmeRenewerDeployment" is invalid:\n- alarmEmail: must be an e-mail address; got "nope"\n- memorySize: Too small: expected number to be >=128; got 64',
     );
   });
 

@@ -250,6 +250,18 @@ describe('verifyServed', () => {
     expect(results[0]?.verified).toBeUndefined();
   });
 
+  it('compares serials as numbers: a leading zero in the stored form is not a mismatch', async () => {
+    // Arrange
+    const { ctx } = context(() => '173fcd447cce640');
+    const results = [result('www', 'renewed', '0173fcd447cce640')];
+
+    // Act
+    await verifyServed(ctx, [work('www', [1])], results);
+
+    // Assess
+    expect(results[0]?.verified).toBe(true);
+  });
+
   it('skips failed, deferred and listener-less certificates', async () => {
     // Arrange
     const { ctx } = context(() => 'ab01');

@@ -118,7 +118,8 @@ describe('checkServed', () => {
   });
 
   it('normalises serials to the stored form: lower-case hex without separators', () => {
-    expect(normaliseSerial('0A:1B:FF')).toBe('0a1bff');
+    expect(normaliseSerial('0A:1B:FF')).toBe('a1bff');
+    expect(normaliseSerial('00')).toBe('0');
     expect(normaliseSerial('73B82EF3')).toBe('73b82ef3');
   });
 
