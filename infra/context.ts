@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { Duration, aws_logs as logs } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { z } from 'zod';
-import { ConfigError, jsonProblem } from '../lambda/config.js';
+import { ConfigError, formatPath, formatValue, jsonProblem, valueAt } from '../lambda/config.js';
+import { knownKeys, unknownKeysList } from '../lambda/config-suggest.js';
 import type { RenewerStackProps } from './renewer-stack.js';
 
 const RETENTIONS = Object.values(logs.RetentionDays).filter(
@@ -58,6 +59,34 @@ export const DeploymentSchema = z.strictObject({
 });
 export type DeploymentSettings = z.output<typeof DeploymentSchema>;
 
+/** Problems listed per deployment-context error, as for the configuration document. */
+const MAX_PROBLEMS = 20;
+/** Unknown keys are cut to this many characters in a message. */
+const KEY_EXCERPT = 40;
+
+/**
+ * Validates the `acmeRenewerDeployment` context and fills in defaults.
+ * @throws ConfigError listing each problem as `- <field>: <what is allowed>; got <value>` (the
+ * configuration document's format), unknown fields with the closest known one.
+ */
+export function parseDeployment(input: unknown): DeploymentSettings {
+  const parsed = DeploymentSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues;
+  const lines = issues.slice(0, MAX_PROBLEMS).map((issue) => {
+    const where = formatPath(issue.path);
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeys(DeploymentSchema, issue.path);
+      return `- ${where}: unknown field(s) ${unknownKeysList(issue.keys, known, KEY_EXCERPT)}: the settings are ${known.join(', ')} (see infra/README.md)`;
+    }
+    return `- ${where}: ${issue.message}; got ${formatValue(valueAt(input, issue.path))}`;
+  });
+  if (issues.length > MAX_PROBLEMS) {
+    lines.push(`- … and ${issues.length - MAX_PROBLEMS} more problems`);
+  }
+  throw new ConfigError(`context "acmeRenewerDeployment" is invalid:\n${lines.join('\n')}`);
+}
+
 function fromContext(node: Node, key: string): unknown {
   const value = node.tryGetContext(key);
   // `-c key=<json>` arrives as a string.
@@ -82,12 +111,7 @@ export function stackPropsFromContext(node: Node): { id: string; props: RenewerS
       'no configuration: set the context key "acmeRenewer" in cdk.json (see infra/README.md) or pass -c acmeRenewerConfigFile=<file.json>',
     );
   }
-  const parsed = DeploymentSchema.safeParse(fromContext(node, 'acmeRenewerDeployment') ?? {});
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `- ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigError(`context "acmeRenewerDeployment" is invalid:\n${lines.join('\n')}`);
-  }
-  const d = parsed.data;
+  const d = parseDeployment(fromContext(node, 'acmeRenewerDeployment') ?? {});
   const account = d.account ?? process.env.CDK_DEFAULT_ACCOUNT;
   const region = d.region ?? process.env.CDK_DEFAULT_REGION;
   return {

@@ -11,7 +11,8 @@ import { resolve } from 'node:path';
 // to the Lambda bundle for the same checks.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { clip, excerpt, formatCount, listExcerpt } from './core/excerpt.js';
+import { knownKeys, unknownKeysList } from './config-suggest.js';
+import { clip, excerpt, formatCount } from './core/excerpt.js';
 
 z.config(en());
 
@@ -490,7 +491,8 @@ export class ConfigError extends Error {
   }
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
+/** An issue's path as the operator writes it: `certificates[0].listeners[1].arn`, or `(root)`. */
+export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
@@ -498,7 +500,8 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at an issue's path in the document that was validated (undefined when absent). */
+export function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   let node = data;
   for (const part of path) {
     if (node === null || typeof node !== 'object') return undefined;
@@ -507,7 +510,8 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   return node;
 }
 
-function formatValue(value: unknown): string {
+/** A bad value for a message: a bounded, redacted excerpt, or `nothing` when absent. */
+export function formatValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   return excerpt(value, VALUE_EXCERPT);
 }
@@ -558,7 +562,8 @@ export function parseConfig(input: unknown, source = 'configuration'): RenewerCo
     const where = formatPath(issue.path);
     let message = clip(issue.message, MESSAGE_CLIP);
     if (issue.code === 'unrecognized_keys') {
-      message = `unknown field(s) ${listExcerpt(issue.keys, 5, KEY_EXCERPT)}: check the spelling against the README's configuration reference`;
+      const known = knownKeys(RenewerConfigSchema, issue.path);
+      message = `unknown field(s) ${unknownKeysList(issue.keys, known, KEY_EXCERPT)}: check the spelling against the README's configuration reference`;
       return `- ${where}: ${message}`;
     }
     return `- ${where}: ${message}; got ${formatValue(valueAt(data, issue.path))}`;

@@ -3,8 +3,10 @@
  * front that gives Pebble ARI), seeds a hosted zone and a load balancer, runs the built function
  * four times (issue, nothing to do, forced renewal, and a mass-revocation drill: the CA pulls the
  * certificate's renewal window into the past and the next scheduled run renews it with
- * `replaces`) and shows what the listener serves after each. Stops everything it started.
+ * `replaces`) and shows what the listener serves after each, then the built CLI's `status` table.
+ * Stops everything it started.
  */
+import { spawn } from 'node:child_process';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { frontCertId, startAcmeFront } from './acme-front.js';
 import { type InvokeOutcome, type LocalCloud, startLocalCloud } from './cloud.js';
@@ -70,6 +72,25 @@ async function letRetryAfterPass(cloud: LocalCloud, name: string): Promise<void>
       Item: { ...Item, ...key, schedule: { S: JSON.stringify(schedule) } },
     }),
   );
+}
+
+/**
+ * Runs the built CLI's `status` as an operator would, in env-only mode: the state table, the
+ * configuration and the endpoints come from the function's environment.
+ */
+function cliStatus(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['dist/cli/acme-renewer.cjs', 'status'], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
 }
 
 async function main(): Promise<number> {
@@ -159,7 +180,13 @@ async function main(): Promise<number> {
     const order = front.orders.filter((o) => o.status === 201).at(-1);
     console.log(`  newOrder sent replaces = ${String(order?.payload.replaces)}`);
 
+    section("acme-renewer status: the operator's view of the same state (the built CLI)");
+    const status = await cliStatus(cloud.functionEnv(config));
+    console.log(status.output.replace(/^/gm, '  ').trimEnd());
+
     const ok =
+      status.code === 0 &&
+      status.output.includes('www') &&
       first.ok &&
       second.ok &&
       third.ok &&
