@@ -55,10 +55,11 @@ export interface CertificateListener {
    */
   readonly listenerArn?: string;
   /**
-   * `default`: the listener's default certificate; `sni`: an additional (SNI) certificate.
+   * `default`: the listener's default certificate; `sni`: an additional (SNI) certificate
+   * (`ListenerMode`; a plain string for jsii, checked at synth).
    * @default 'default'
    */
-  readonly mode?: ListenerMode;
+  readonly mode?: ListenerMode | string;
 }
 
 /** One certificate the renewer keeps issued, stored and deployed. */
@@ -79,10 +80,11 @@ export interface RenewedCertificate {
    */
   readonly hostedZoneId?: string;
   /**
-   * Key algorithm and size of the certificate's private key.
+   * Key algorithm and size of the certificate's private key: `ec-p256`, `ec-p384`, `rsa-2048`,
+   * `rsa-3072` or `rsa-4096` (`KeyType`; a plain string for jsii, checked at synth).
    * @default 'ec-p256'
    */
-  readonly keyType?: KeyType;
+  readonly keyType?: KeyType | string;
   /**
    * Listeners that serve this certificate.
    * @default - none: the certificate is only stored in Secrets Manager
@@ -314,6 +316,12 @@ export interface CertificateRenewerProps {
    * profile (Let's Encrypt `shortlived`: 26.7 hours) makes that shorter, so the alarm can clear
    */
   readonly expiryAlarmThreshold?: Duration;
+  /**
+   * A CloudWatch dashboard (days left per certificate, runs and failures, throttling retries,
+   * run duration) and the stack output `DashboardUrl` with its console address.
+   * @default true
+   */
+  readonly dashboard?: boolean;
   /**
    * Memory of the function, in MiB.
    * @default 512

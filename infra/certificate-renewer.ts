@@ -1,12 +1,8 @@
 /**
- * `CertificateRenewer`: the scheduled ACME renewer as one reusable construct: the function
- * (bundled locally with the shared esbuild options), its least-privilege role, the state table,
- * the schedule, the on-failure queue and the alarms.
+ * `CertificateRenewer`: the scheduled ACME renewer as one reusable construct: the function (the
+ * prebuilt bundle of `npm run build`, shipped inside the npm package), its least-privilege role,
+ * the state table, the schedule, the on-failure queue and the alarms.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import {
   Annotations,
   type CfnOutput,
@@ -17,7 +13,6 @@ import {
   aws_iam as iam,
   aws_lambda as lambda,
   aws_logs as logs,
-  aws_lambda_nodejs as nodejs,
   Stack,
   aws_sns as sns,
   aws_sqs as sqs,
@@ -28,16 +23,17 @@ import {
 import { Construct } from 'constructs';
 import type { RenewerConfig } from '../lambda/config.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability.js';
-import { PROJECT_ROOT, readSharedBundlingOptions, toNodejsBundling } from './bundling-options.js';
 import type { CertificateRenewerProps } from './certificate-renewer-props.js';
 import { challengeWriters } from './challenge-writers.js';
 import { addDnsAccountOutputs } from './dns-account-outputs.js';
+import { hasSourceMap, renewerCode } from './lambda-code.js';
 import { acknowledgeRenewerFindings } from './nag-acknowledgements.js';
 import { listenerAccount, listenerRegion } from './policy-patterns.js';
 import { checkPrefixClash } from './prefix-clash.js';
 import { profileScheduleWarnings, shortestLead } from './profile-schedule.js';
 import { RenewerAlarms } from './renewer-alarms.js';
 import { documentFromProps, validateDocument } from './renewer-config-document.js';
+import { RenewerDashboard } from './renewer-dashboard.js';
 import { grantRenewerPermissions } from './renewer-permissions.js';
 import { scheduleInterval } from './schedule-interval.js';
 import { createStateTable, STATE_TABLE_ENV } from './state-table.js';
@@ -53,10 +49,18 @@ export const CONFIG_FILE_NAME = 'renewer-config.json';
 /** Set to `true` on the function when it runs in a VPC. */
 export const IN_VPC_ENV = 'RENEWER_IN_VPC';
 
+/** How the configuration reaches the function. */
+export enum ConfigDelivery {
+  /** In the environment variable `RENEWER_CONFIG`. */
+  INLINE = 'inline',
+  /** As `renewer-config.json` in the function's asset, named by `RENEWER_CONFIG_FILE`. */
+  FILE = 'file',
+}
+
 /** Deploys a scheduled ACME renewer for the configured certificates. */
 export class CertificateRenewer extends Construct {
   /** The renewer function. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** The function's role. */
   public readonly role: iam.Role;
   /**
@@ -72,12 +76,18 @@ export class CertificateRenewer extends Construct {
   public readonly rule: events.Rule;
   /** The alarms. */
   public readonly alarms: RenewerAlarms;
-  /** The validated configuration the function receives (values may be tokens). */
+  /** The CloudWatch dashboard (and its `DashboardUrl` output), unless `dashboard: false`. */
+  public readonly dashboard?: RenewerDashboard;
+  /**
+   * The validated configuration the function receives (values may be tokens). TypeScript only:
+   * its type is the function's schema, which jsii cannot express.
+   * @jsii ignore
+   */
   public readonly config: RenewerConfig;
   /** How the configuration reaches the function. */
-  public readonly configDelivery: 'inline' | 'file';
+  public readonly configDelivery: ConfigDelivery;
   /** The bus the function publishes its events to, or undefined when events are off. */
-  public readonly eventBusArn: string | undefined;
+  public readonly eventBusArn?: string;
   /** Per role of `zoneRoles`: the trust and permission policies the DNS account needs. */
   public readonly dnsAccountOutputs: CfnOutput[];
 
@@ -150,14 +160,17 @@ export class CertificateRenewer extends Construct {
     // A token's value is only known at deploy time: it cannot be written into the asset, so a
     // configuration holding tokens goes inline (a deployed ARN is at most ~130 characters).
     const size = json.length + document.tokenCount * 130;
-    this.configDelivery = document.tokenCount > 0 || size < INLINE_CONFIG_LIMIT ? 'inline' : 'file';
+    this.configDelivery =
+      document.tokenCount > 0 || size < INLINE_CONFIG_LIMIT
+        ? ConfigDelivery.INLINE
+        : ConfigDelivery.FILE;
     if (document.tokenCount > 0 && size >= INLINE_CONFIG_LIMIT) {
       throw new Error(
         `the configuration (about ${size} bytes) is too large to pass inline and refers to resources of this app (tokens): give hosted zones and listeners by id / ARN strings instead`,
       );
     }
     const configEnv: Record<string, string> =
-      this.configDelivery === 'inline'
+      this.configDelivery === ConfigDelivery.INLINE
         ? { RENEWER_CONFIG: document.tokenCount > 0 ? stack.toJsonString(this.config) : json }
         : { RENEWER_CONFIG_FILE: CONFIG_FILE_NAME };
 
@@ -177,15 +190,16 @@ export class CertificateRenewer extends Construct {
       retentionPeriod: Duration.days(14),
     });
 
-    const shared = readSharedBundlingOptions();
-    const bundling = toNodejsBundling(shared);
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    const code = renewerCode(
+      this.configDelivery === ConfigDelivery.FILE
+        ? { fileName: CONFIG_FILE_NAME, json }
+        : undefined,
+    );
+    this.function = new lambda.Function(this, 'Function', {
       description:
         'Issues and renews ACME certificates (DNS-01 on Route 53), stores and deploys them',
-      entry: resolve(PROJECT_ROOT, shared.entry),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: resolve(PROJECT_ROOT, 'package-lock.json'),
+      code,
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -209,11 +223,7 @@ export class CertificateRenewer extends Construct {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        ...(bundling.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
-      },
-      bundling: {
-        ...bundling,
-        commandHooks: configFileHooks(this.configDelivery === 'file' ? json : undefined),
+        ...(hasSourceMap() ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },
       ...(props.vpc === undefined
         ? {}
@@ -284,6 +294,16 @@ export class CertificateRenewer extends Construct {
       scheduleInterval: interval,
       expiryThreshold,
     });
+    this.dashboard =
+      props.dashboard === false
+        ? undefined
+        : new RenewerDashboard(this, 'Dashboard', {
+            function: this.function,
+            logGroup,
+            scheduleInterval: interval,
+            expiryThreshold,
+            certificateNames: certificates.map((c) => c.name),
+          });
     acknowledgeRenewerFindings(this.role, statements, this.failureQueue);
     this.dnsAccountOutputs = addDnsAccountOutputs(this, writers.roles, this.role.roleArn);
   }
@@ -319,24 +339,4 @@ function defaultExpiryThreshold(
   const fallback = DEFAULT_EXPIRY_ALARM_THRESHOLD;
   if (lead === undefined || lead.toMilliseconds() > fallback.toMilliseconds()) return fallback;
   return Duration.minutes(Math.floor(lead.toMinutes({ integral: false }) / 2));
-}
-
-/** Copies the configuration file into the bundle: the asset hash then follows the configuration. */
-function configFileHooks(json: string | undefined): nodejs.ICommandHooks {
-  let source: string | undefined;
-  if (json !== undefined) {
-    const dir = join(
-      tmpdir(),
-      `acme-renewer-config-${createHash('sha256').update(json).digest('hex').slice(0, 16)}`,
-    );
-    mkdirSync(dir, { recursive: true });
-    source = join(dir, CONFIG_FILE_NAME);
-    writeFileSync(source, json);
-  }
-  return {
-    beforeBundling: () => [],
-    beforeInstall: () => [],
-    afterBundling: (_inputDir, outputDir) =>
-      source === undefined ? [] : [`cp "${source}" "${join(outputDir, CONFIG_FILE_NAME)}"`],
-  };
 }

@@ -10,4 +10,6 @@ export {
   dnsZoneAccessStatements,
   dnsZoneTrustStatement,
 } from './dns-account-role.js';
+export { RenewerAlarms, type RenewerAlarmsProps } from './renewer-alarms.js';
+export { RenewerDashboard, type RenewerDashboardProps } from './renewer-dashboard.js';
 export { RenewerStack, type RenewerStackProps } from './renewer-stack.js';

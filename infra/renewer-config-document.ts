@@ -5,13 +5,20 @@
  * in the same app) are validated as placeholders and resolved by CloudFormation at deploy time.
  */
 import { type aws_events as events, Stack, Token } from 'aws-cdk-lib';
-import { parseConfig, type RenewerConfig, type RenewerConfigInput } from '../lambda/config.js';
+import {
+  type KeyType,
+  type ListenerMode,
+  parseConfig,
+  type RenewerConfig,
+  type RenewerConfigInput,
+} from '../lambda/config.js';
 import type {
   CaRateLimits,
   CertificateRenewerProps,
   ExternalAccountBinding,
   RateBudget,
 } from './certificate-renewer-props.js';
+import { hostedZoneIdOrStandIn, listenerArnOrStandIn } from './lookup-stand-ins.js';
 
 /** A validated document, possibly holding tokens, plus what the stack derives from it. */
 export interface ConfigDocument {
@@ -143,7 +150,7 @@ export function documentFromProps(props: CertificateRenewerProps): RenewerConfig
     ...(props.secretPrefix === undefined ? {} : { secretPrefix: props.secretPrefix }),
     certificates: props.certificates.map((cert, i) => {
       const zoneId = pick(
-        cert.hostedZone?.hostedZoneId,
+        cert.hostedZone && hostedZoneIdOrStandIn(cert.hostedZone.hostedZoneId),
         cert.hostedZoneId,
         `certificates[${i}] ("${cert.name}") hostedZone / hostedZoneId`,
       );
@@ -151,7 +158,8 @@ export function documentFromProps(props: CertificateRenewerProps): RenewerConfig
         name: cert.name,
         domains: cert.domains,
         ...(zoneId === undefined ? {} : { hostedZoneId: zoneId }),
-        ...(cert.keyType === undefined ? {} : { keyType: cert.keyType }),
+        // A string for jsii (no literal unions there): the schema checks it just below.
+        ...(cert.keyType === undefined ? {} : { keyType: cert.keyType as KeyType }),
         ...(cert.profile === undefined ? {} : { profile: cert.profile }),
         ...(cert.acmCertificateArn === undefined
           ? {}
@@ -162,9 +170,18 @@ export function documentFromProps(props: CertificateRenewerProps): RenewerConfig
           : { challengeDelegations: cert.challengeDelegations }),
         listeners: (cert.listeners ?? []).map((l, j) => {
           const what = `certificates[${i}] ("${cert.name}") listeners[${j}] listener / listenerArn`;
-          const arn = pick(l.listener?.listenerArn, l.listenerArn, what);
+          const arn = pick(
+            l.listener &&
+              listenerArnOrStandIn(
+                l.listener.listenerArn,
+                l.listener.stack.account,
+                l.listener.stack.region,
+              ),
+            l.listenerArn,
+            what,
+          );
           if (arn === undefined) throw new Error(`${what}: give one of the two`);
-          return { arn, mode: l.mode ?? 'default' };
+          return { arn, mode: (l.mode ?? 'default') as ListenerMode };
         }),
       };
     }),

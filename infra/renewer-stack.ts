@@ -30,7 +30,11 @@ import {
   type RateBudget,
 } from './certificate-renewer.js';
 
-/** Props of {@link RenewerStack}. */
+/**
+ * Props of {@link RenewerStack}. TypeScript only (`config` takes the function's own document
+ * type, which jsii cannot express): from other languages, use `CertificateRenewer` in a stack.
+ * @jsii ignore
+ */
 export interface RenewerStackProps extends StackProps {
   /** The configuration document (the format of RENEWER_CONFIG; see the README). */
   readonly config: RenewerConfigInput | string;
@@ -81,7 +85,10 @@ export interface RenewerStackProps extends StackProps {
   readonly reservedConcurrency?: number;
 }
 
-/** The renewer stack. */
+/**
+ * The renewer stack. TypeScript only, like its props.
+ * @jsii ignore
+ */
 export class RenewerStack extends Stack {
   /** The renewer. */
   public readonly renewer: CertificateRenewer;
