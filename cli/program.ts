@@ -3,6 +3,9 @@
  * 0 done; 1 a certificate or the run failed, or AWS could not be read; 2 a usage error (bad
  * option, unknown certificate, no function to invoke).
  */
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -30,6 +33,16 @@ export interface CliIo {
   stdout: Out;
   stderr: Out;
   env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The function's bundle the package ships next to this CLI (`dist/lambda/index.js` beside
+ * `dist/cli/acme-renewer.cjs`), when the CLI runs as that built file.
+ */
+function packagedBundle(): string | undefined {
+  if (typeof __dirname !== 'string') return undefined;
+  const bundle = join(__dirname, '..', 'lambda', 'index.js');
+  return existsSync(bundle) ? bundle : undefined;
 }
 
 /** The AWS clients, made on first use (tests inject mocks). */
@@ -107,9 +120,17 @@ export async function runCli(
     event: RenewEvent,
   ): Promise<RenewOutcome> {
     let invoker: Invoker;
+    const ownBundle = target.source === 'environment' ? packagedBundle() : undefined;
     if (options.localBundle) invoker = localBundleInvoker(options.localBundle, io.env);
     else if (target.functionName) invoker = lambdaInvoker(c.lambda(), target.functionName);
-    else {
+    else if (ownBundle) {
+      // Environment only, no function named: the function's own code runs here, with this
+      // environment (RENEWER_STATE_TABLE, RENEWER_CONFIG, credentials, endpoints).
+      io.stderr.write(
+        `no function named (--function or RENEWER_FUNCTION_NAME): running the renewal on this machine with ${ownBundle}\n`,
+      );
+      invoker = localBundleInvoker(ownBundle, io.env);
+    } else {
       throw new UsageError(
         'no function to invoke: pass --function NAME (or set RENEWER_FUNCTION_NAME), or --stack NAME',
       );

@@ -154,6 +154,14 @@ describe('acme-renewer CLI against the local cloud', () => {
     expect(run.stdout.trim()).toBe('nothing to change (2 certificate(s) checked)');
   });
 
+  it('with the environment only and no function named, runs the bundle shipped next to the CLI', async () => {
+    const run = await cli(['plan'], env());
+    expect(run.code, describeRun(run)).toBe(0);
+    expect(run.stderr).toContain('running the renewal on this machine with');
+    expect(run.stderr).toContain('dist/lambda/index.js');
+    expect(run.stdout.trim()).toBe('nothing to change (2 certificate(s) checked)');
+  });
+
   it('plan shows what a dry run would change for a certificate never issued', async () => {
     const extra = [{ name: 'new', domains: ['new.cli.test'] }];
     const run = await cli(['plan', '--json', '--local-bundle', BUNDLE], env(config(extra)));
