@@ -5,7 +5,7 @@
  * prefix (`<prefix>/_owner`, created create-only, so two first runs cannot both win), and a
  * deployment that finds the prefix owned by another stops before it changes anything.
  */
-import type { SecretsStore } from '../store/secrets-store.js';
+import { SecretScheduledForDeletionError, type SecretsStore } from '../store/secrets-store.js';
 
 /** Who this deployment is: its state table (one per deployment), else its function. */
 export interface PrefixOwner {
@@ -20,8 +20,8 @@ interface Claim extends PrefixOwner {
 
 /** The prefix belongs to another deployment: this invocation changed nothing. */
 export class PrefixOwnedError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'PrefixOwnedError';
   }
 }
@@ -52,6 +52,25 @@ function who(claim: PrefixOwner): string {
     : claim.functionName
       ? `function ${claim.functionName}`
       : claim.owner;
+}
+
+/**
+ * Why the claim secret could not be read, as the error the run stops with. A hand-over done with
+ * a plain `delete-secret` leaves the claim scheduled for deletion for 7 to 30 days, during which
+ * Secrets Manager neither reads it nor creates a new one under its name: the message says how to
+ * finish the hand-over, or undo it. Any other read error is returned as it is.
+ */
+export function unreadableClaim(
+  prefix: string,
+  secretName: string,
+  me: PrefixOwner,
+  error: Error,
+): Error {
+  if (!(error instanceof SecretScheduledForDeletionError)) return error;
+  return new PrefixOwnedError(
+    `secretPrefix "${prefix}": its claim secret ${secretName} is scheduled for deletion, so no deployment owns the prefix until it is gone; this deployment (${who(me)}) changed nothing. To hand the prefix over, delete it for good (aws secretsmanager delete-secret --secret-id ${secretName} --force-delete-without-recovery) and invoke again; to keep the previous owner, restore it (aws secretsmanager restore-secret --secret-id ${secretName})`,
+    { cause: error },
+  );
 }
 
 /**

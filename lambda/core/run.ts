@@ -46,7 +46,7 @@ import type {
   StateSnapshot,
   StateStore,
 } from './ports.js';
-import { claimPrefix, type PrefixOwner } from './prefix-owner.js';
+import { claimPrefix, type PrefixOwner, unreadableClaim } from './prefix-owner.js';
 import { observeRenewalInfo, scheduleFirstAriCheck } from './renewal-info.js';
 import { compactReport, emitMetrics, toResult } from './report.js';
 import type { Dns01Solver } from './types.js';
@@ -308,7 +308,7 @@ async function runLocked(
   if (deps.owner) {
     const ownerName = store.ownerSecretName();
     const unreadable = loaded.extraErrors?.get(ownerName);
-    if (unreadable) throw unreadable;
+    if (unreadable) throw unreadableClaim(config.secretPrefix, ownerName, deps.owner, unreadable);
     const claimed = await claimPrefix(store, config.secretPrefix, deps.owner, {
       dryRun: request.dryRun,
       existing: loaded.extra.get(ownerName) ?? '',

@@ -3,8 +3,12 @@ import {
   claimPrefix,
   ownerFromEnvironment,
   PrefixOwnedError,
+  unreadableClaim,
 } from '../../../lambda/core/prefix-owner.js';
-import type { SecretsStore } from '../../../lambda/store/secrets-store.js';
+import {
+  SecretScheduledForDeletionError,
+  type SecretsStore,
+} from '../../../lambda/store/secrets-store.js';
 
 /** Secrets Manager's create-only semantics for the one claim secret. */
 class ClaimStore {
@@ -116,6 +120,24 @@ describe('claimPrefix', () => {
 
     await expect(attempt).rejects.toThrow(/is not a claim this tool wrote/);
     expect(store.creates).toBe(0);
+  });
+
+  it('a claim scheduled for deletion says how to finish the hand-over or undo it', () => {
+    // Arrange
+    const deleted = new SecretScheduledForDeletionError('acme-renewer/_owner');
+
+    // Act
+    const error = unreadableClaim('acme-renewer', 'acme-renewer/_owner', STAGING, deleted);
+    const other = new Error('throttled');
+
+    // Assess
+    expect(error).toBeInstanceOf(PrefixOwnedError);
+    expect(error.message).toContain('is scheduled for deletion, so no deployment owns the prefix');
+    expect(error.message).toContain(
+      'delete-secret --secret-id acme-renewer/_owner --force-delete-without-recovery',
+    );
+    expect(error.message).toContain('restore-secret --secret-id acme-renewer/_owner');
+    expect(unreadableClaim('acme-renewer', 'acme-renewer/_owner', STAGING, other)).toBe(other);
   });
 
   it('a deployment is its state table, else its function', () => {
