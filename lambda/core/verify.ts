@@ -7,7 +7,8 @@
  *
  * Cadence: a certificate is checked in the run that changed it (issued, renewed, deployed), when
  * the stored serial is not the one last seen served, when the last check is older than
- * `verify.intervalHours` (default 24), or when the event asks (`{"verify": true}`). An idle
+ * `verify.intervalHours` (default 24), or when the event asks (`{"verify": true}`); with
+ * `verify.enabled: false` only when the event asks. An idle
  * hourly run therefore checks a certificate about once a day, not 24 times: each check costs one
  * handshake per listener and name (and a DescribeLoadBalancers per 20 load balancers).
  */
@@ -72,8 +73,10 @@ function dueReason(
   serial: string,
 ): string | undefined {
   if (ctx.force) return 'asked';
-  if (CHANGED.has(result.action)) return 'changed';
+  // Off means off: no handshake after a change either (the stack then grants no
+  // DescribeLoadBalancers); `{"verify": true}` still asks.
   if (!ctx.config.verify.enabled) return undefined;
+  if (CHANGED.has(result.action)) return 'changed';
   if (work.schedule.verifiedSerial !== serial) return 'not yet seen served';
   const at = Date.parse(String(work.schedule.verifiedAt ?? ''));
   // A tenth of the interval (at most an hour) of slack: runs start a few seconds apart from one

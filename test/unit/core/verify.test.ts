@@ -162,8 +162,8 @@ describe('verifyServed', () => {
     );
     const off = await verifyServed(
       { ...ctx, config: { verify: { enabled: false, intervalHours: 24 } } },
-      [work('c', [3])],
-      [result('c', 'unchanged')],
+      [work('c', [3]), work('d', [4])],
+      [result('c', 'unchanged'), result('d', 'renewed')],
     );
 
     // Assess
