@@ -36,22 +36,9 @@ export function challengeRecordPatterns(domains: readonly string[], budget = 300
   ];
   const render = () => names.map((n) => CHALLENGE_PREFIX + n).sort();
   while (policyLength(render()) > budget) {
-    const counts = new Map<string, number>();
-    for (const name of names) {
-      for (let parent = parentOf(name); parent !== undefined; parent = parentOf(parent)) {
-        counts.set(parent, (counts.get(parent) ?? 0) + 1);
-      }
-    }
-    // The deepest parent shared by at least two names: the narrowest merge that saves space.
-    const best = [...counts.entries()]
-      .filter(([, count]) => count >= 2)
-      .sort(
-        ([a, ca], [b, cb]) =>
-          b.split('.').length - a.split('.').length || cb - ca || (a < b ? -1 : 1),
-      )[0];
-    if (best === undefined) return [`${CHALLENGE_PREFIX}*`];
-    const [parent] = best;
-    names = [...new Set(names.map((n) => (n.endsWith(`.${parent}`) ? `*.${parent}` : n)))];
+    const merged = mergeDeepest(names);
+    if (merged === undefined) return [`${CHALLENGE_PREFIX}*`];
+    names = merged;
   }
   return render();
 }
@@ -101,7 +88,10 @@ export function recordNamePatterns(
   return [...new Set([...patterns, ...exact])].sort();
 }
 
-/** Replaces the names below the deepest parent shared by two or more by `*.<parent>`. */
+/**
+ * Replaces the names below the deepest parent shared by two or more by `*.<parent>`: the
+ * narrowest merge that saves space. Undefined when no parent is shared.
+ */
 function mergeDeepest(names: readonly string[]): string[] | undefined {
   const counts = new Map<string, number>();
   for (const name of names) {
