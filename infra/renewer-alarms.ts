@@ -23,6 +23,32 @@ export interface RenewerAlarmsProps {
   readonly expiryThreshold: Duration;
 }
 
+/**
+ * The period of per-run metrics: the schedule interval, at least an hour and at most `cap`,
+ * rounded up to whole minutes (CloudWatch periods of a minute or more are multiples of 60 s).
+ */
+export function runPeriod(scheduleInterval: Duration, cap: Duration): Duration {
+  const seconds = Math.min(Math.max(scheduleInterval.toSeconds(), 3600), cap.toSeconds());
+  return Duration.seconds(Math.ceil(seconds / 60) * 60);
+}
+
+/** A metric the function publishes without a certificate dimension. */
+export function serviceMetric(
+  metricName: string,
+  statistic: string,
+  period: Duration,
+  label?: string,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: SERVICE_NAME },
+    statistic,
+    period,
+    ...(label === undefined ? {} : { label }),
+  });
+}
+
 /** CloudWatch alarms with the topic as their alarm action. */
 export class RenewerAlarms extends Construct {
   /** Any invocation failed: a certificate failed, the run timed out or crashed. */
@@ -37,19 +63,9 @@ export class RenewerAlarms extends Construct {
   constructor(scope: Construct, id: string, props: RenewerAlarmsProps) {
     super(scope, id);
     // CloudWatch periods of an hour or more may span up to 7 days per alarm (2 periods here).
-    const periodSeconds = Math.min(
-      Math.max(props.scheduleInterval.toSeconds(), 3600),
-      Duration.days(3.5).toSeconds(),
-    );
-    const period = Duration.seconds(Math.ceil(periodSeconds / 60) * 60);
+    const period = runPeriod(props.scheduleInterval, Duration.days(3.5));
     const metric = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service: SERVICE_NAME },
-        statistic,
-        period,
-      });
+      serviceMetric(metricName, statistic, period);
     const name = props.function.functionName;
 
     this.failedRun = new cloudwatch.Alarm(this, 'FailedRun', {

@@ -19,6 +19,7 @@ import {
   MetricName,
   SERVICE_NAME,
 } from '../lambda/observability.js';
+import { runPeriod, serviceMetric } from './renewer-alarms.js';
 
 /** Props of {@link RenewerDashboard}. */
 export interface RenewerDashboardProps {
@@ -78,22 +79,10 @@ export class RenewerDashboard extends Construct {
   constructor(scope: Construct, id: string, props: RenewerDashboardProps) {
     super(scope, id);
     // Runs come once per schedule period; a finer period only draws isolated points.
-    const period = Duration.seconds(
-      Math.ceil(
-        Math.min(Math.max(props.scheduleInterval.toSeconds(), 3600), Duration.days(1).toSeconds()) /
-          60,
-      ) * 60,
-    );
+    const period = runPeriod(props.scheduleInterval, Duration.days(1));
     const hour = Duration.hours(1);
     const runMetric = (metricName: string, statistic: string, label: string) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service: SERVICE_NAME },
-        statistic,
-        period,
-        label,
-      });
+      serviceMetric(metricName, statistic, period, label);
     const fn = props.function;
     const days = props.expiryThreshold.toDays({ integral: false });
 
