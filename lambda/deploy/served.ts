@@ -3,11 +3,10 @@
  * name of a certificate domain, reading the serial of the leaf it presents. No HTTP request is
  * sent; the connection closes as soon as the handshake is done.
  */
-import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { mapLimit } from '../core/limit.js';
-import { type HostLookup, systemLookup, toDnsServers } from '../dns/propagation.js';
+import { type HostLookup, lazyResolver, systemLookup } from '../dns/propagation.js';
 
 /** One handshake to make: a listener's load balancer, its port, and the SNI name to send. */
 export interface ServedTarget {
@@ -192,16 +191,6 @@ export function addressResolver(
   if (entries === undefined || entries.length === 0) {
     return async (host) => (await lookup(host)).filter((a) => isIP(a) === 4);
   }
-  let ready: Promise<dns.Resolver> | undefined;
-  return async (host) => {
-    ready ??= (async () => {
-      const resolver = new dns.Resolver({ timeout: 2_000, tries: 2 });
-      resolver.setServers((await toDnsServers(entries, lookup)).map((s) => s.address));
-      return resolver;
-    })();
-    ready.catch(() => {
-      ready = undefined;
-    });
-    return (await ready).resolve4(host);
-  };
+  const resolver = lazyResolver(entries, lookup, { timeout: 2_000, tries: 2 });
+  return async (host) => (await resolver()).resolve4(host);
 }

@@ -6,8 +6,7 @@
  * record. Before any order, the CNAME is checked in public DNS: without it the CA would fail the
  * challenge after we spent an order and a Route 53 change on it.
  */
-import { promises as dns } from 'node:dns';
-import { type HostLookup, systemLookup, toDnsServers } from './propagation.js';
+import { type HostLookup, lazyResolver, NOT_THERE, systemLookup } from './propagation.js';
 import { normalizeDnsName } from './record-sets.js';
 
 /** The CNAME that delegates a domain's challenge is missing or points elsewhere. */
@@ -21,8 +20,6 @@ export class ChallengeDelegationError extends Error {
 /** Looks up the CNAME target(s) at `name`; `[]` when the name has none (NXDOMAIN, NODATA). */
 export type CnameResolver = (name: string) => Promise<string[]>;
 
-const NOT_THERE = new Set<string>([dns.NOTFOUND, dns.NODATA]);
-
 /**
  * A {@link CnameResolver} asking `entries` (config `dns.propagationResolvers`, `host[:port]`:
  * the public DNS the CA sees) or, without any, the system's resolvers.
@@ -31,19 +28,7 @@ export function cnameResolver(
   entries: string[] | undefined,
   lookup: HostLookup = systemLookup,
 ): CnameResolver {
-  let ready: Promise<dns.Resolver> | undefined;
-  const resolver = () => {
-    ready ??= (async () => {
-      const r = new dns.Resolver({ timeout: 3_000, tries: 2 });
-      if (entries !== undefined && entries.length > 0)
-        r.setServers((await toDnsServers(entries, lookup)).map((s) => s.address));
-      return r;
-    })();
-    ready.catch(() => {
-      ready = undefined;
-    });
-    return ready;
-  };
+  const resolver = lazyResolver(entries, lookup, { timeout: 3_000, tries: 2 });
   return async (name) => {
     try {
       return (await (await resolver()).resolveCname(name)).map(normalizeDnsName);

@@ -22,7 +22,8 @@ export interface DnsServer {
   readonly label: string;
 }
 
-const NOT_THERE = new Set<string>([dns.NOTFOUND, dns.NODATA]);
+/** Resolver error codes for a name or type with no answer (NXDOMAIN, NODATA). */
+export const NOT_THERE: ReadonlySet<string> = new Set<string>([dns.NOTFOUND, dns.NODATA]);
 
 // Node's c-ares keeps no answer cache between queries (checked on c-ares 1.34), so one
 // Resolver per server set can be reused across polls without hiding a new value.
@@ -82,4 +83,28 @@ export async function toDnsServers(entries: string[], lookup: HostLookup): Promi
       return { address: formatAddress(ip, port), label: `${entry} (${ip})` };
     }),
   );
+}
+
+/**
+ * A `Resolver` asking `entries` (`host[:port]`, names resolved once with `lookup`), or the
+ * system's servers when there are none; built on first use, and built again after a failure.
+ */
+export function lazyResolver(
+  entries: string[] | undefined,
+  lookup: HostLookup,
+  options: { timeout: number; tries: number },
+): () => Promise<dns.Resolver> {
+  let ready: Promise<dns.Resolver> | undefined;
+  return () => {
+    ready ??= (async () => {
+      const resolver = new dns.Resolver(options);
+      if (entries !== undefined && entries.length > 0)
+        resolver.setServers((await toDnsServers(entries, lookup)).map((s) => s.address));
+      return resolver;
+    })();
+    ready.catch(() => {
+      ready = undefined;
+    });
+    return ready;
+  };
 }
